@@ -1,0 +1,52 @@
+"""What is run: the Keras CNN, benchmark functions, and any ``module:function`` a user names.
+
+A trainable is a function ``train(config, **args)``: ``config`` holds one trial's hyperparameters
+(inactive ones absent) and ``args`` the experiment's fixed arguments. It reports results with
+``ray.tune.report`` once per epoch; each report is one ``training_iteration`` for the schedulers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from tuner.errors import SpecError
+
+REGISTERED: dict[str, str] = {
+    "keras_cnn": "trainables.keras_cnn:train",
+    "branin": "trainables.functions:branin",
+    "hartmann6": "trainables.functions:hartmann6",
+}
+
+# Metrics each registered trainable reports to the searcher. ``test_*`` metrics are reported once
+# at the end for the leaderboard and are never a valid experiment metric.
+REPORTED_METRICS: dict[str, tuple[str, ...]] = {
+    "keras_cnn": ("val_accuracy", "val_loss", "accuracy", "loss"),
+    "branin": ("value", "regret"),
+    "hartmann6": ("value", "regret"),
+}
+
+
+def resolve_trainable(reference: str) -> Callable[..., Any]:
+    """Import the trainable that ``reference`` names: a registered name or ``module:function``."""
+    target = REGISTERED.get(reference, reference)
+    if ":" not in target:
+        names = ", ".join(sorted(REGISTERED))
+        raise SpecError(f"trainable.name must be a registered trainable ({names}) or module:function, got {reference!r}")
+    module_name, _, function_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise SpecError(f"trainable.name: cannot import module {module_name!r} of {reference!r}: {error}") from None
+    function = getattr(module, function_name, None)
+    if function is None or not callable(function):
+        raise SpecError(f"trainable.name: module {module_name!r} has no function {function_name!r}")
+    return function
+
+
+def argument_names(function: Callable[..., Any]) -> list[str]:
+    """Names of the keyword arguments a trainable takes besides ``config``."""
+    parameters = list(inspect.signature(function).parameters.values())[1:]
+    return [parameter.name for parameter in parameters if parameter.kind is not inspect.Parameter.VAR_KEYWORD]

@@ -1,0 +1,226 @@
+"""A small Keras convolutional network for image classification, tuned through its hyperparameters.
+
+The model is Conv2D -> pooling -> dropout -> Dense -> dropout -> softmax. Convolution and pooling
+use ``valid`` padding, so a kernel or pool larger than the feature map cannot be built; such a
+trial fails with :class:`TrainableError` while the experiment goes on.
+
+Datasets:
+    ``digits``: scikit-learn's bundled 8x8 handwritten digits (1,797 images), works offline.
+    ``mnist``: a local ``.npz`` file in Keras's layout (``x_train``, ``y_train``, ``x_test``,
+    ``y_test``), 28x28 images. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+from ray import tune
+
+from tuner.errors import TrainableError
+
+# TensorFlow reads this when it is first imported, which happens inside train().
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+DEFAULTS = {
+    "filters": 32,
+    "kernel_size": 3,
+    "dropout": 0.25,
+    "pool_size": 2,
+    "learning_rate": 1e-3,
+    "dense_units": 128,
+}
+
+
+class Splits(NamedTuple):
+    """Train, validation and test arrays; images are float32 in [0, 1] with one channel."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+
+
+@functools.lru_cache(maxsize=4)
+def load_splits(
+    dataset: str, data_path: str | None, validation_fraction: float, test_fraction: float, split_seed: int
+) -> Splits:
+    """Load a dataset and split it with a fixed seed; cached so reused trial processes load it once."""
+    from sklearn.model_selection import train_test_split
+
+    if dataset == "digits":
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        images = (digits.images / 16.0).astype("float32")[..., np.newaxis]
+        labels = digits.target.astype("int64")
+        x_rest, x_test, y_rest, y_test = train_test_split(
+            images, labels, test_size=test_fraction, random_state=split_seed, stratify=labels
+        )
+    elif dataset == "mnist":
+        x_rest, y_rest, x_test, y_test = _read_mnist_npz(data_path)
+    else:
+        raise TrainableError(f"dataset must be 'digits' or 'mnist', got {dataset!r}")
+
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_rest, y_rest, test_size=validation_fraction, random_state=split_seed, stratify=y_rest
+    )
+    n_classes = int(max(y_train.max(), y_val.max(), y_test.max())) + 1
+    return Splits(x_train, y_train, x_val, y_val, x_test, y_test, n_classes)
+
+
+def _read_mnist_npz(data_path: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    if not data_path:
+        raise TrainableError("dataset 'mnist' needs data_path, the path of a local mnist.npz file")
+    path = Path(data_path).expanduser()
+    if not path.is_file():
+        raise TrainableError(f"data_path {path} not found; dataset 'mnist' reads a local .npz file")
+    with np.load(path) as archive:
+        missing = [key for key in ("x_train", "y_train", "x_test", "y_test") if key not in archive]
+        if missing:
+            raise TrainableError(f"{path}: missing arrays {missing}; expected Keras's mnist.npz layout")
+        x_train, y_train = archive["x_train"], archive["y_train"]
+        x_test, y_test = archive["x_test"], archive["y_test"]
+    scale = 255.0 if x_train.max() > 1 else 1.0
+    return (
+        (x_train / scale).astype("float32")[..., np.newaxis],
+        y_train.astype("int64"),
+        (x_test / scale).astype("float32")[..., np.newaxis],
+        y_test.astype("int64"),
+    )
+
+
+def check_buildable(image_size: int, kernel_size: int, pool_size: int) -> None:
+    """Raise :class:`TrainableError` when the kernel and pool leave no feature map."""
+    after_convolution = image_size - kernel_size + 1
+    if after_convolution < 1:
+        raise TrainableError(
+            f"kernel_size {kernel_size} is larger than the {image_size}x{image_size} input; "
+            f"use kernel_size <= {image_size}"
+        )
+    if after_convolution // pool_size < 1:
+        raise TrainableError(
+            f"kernel_size {kernel_size} leaves a {after_convolution}x{after_convolution} feature map, "
+            f"smaller than pool_size {pool_size}; use kernel_size <= {image_size - pool_size + 1} with this pool size"
+        )
+
+
+@functools.cache
+def _configure_tensorflow() -> None:
+    """Turn on GPU memory growth, so trials given a fraction of one GPU can share it."""
+    import tensorflow as tf
+
+    for device in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(device, True)
+        except RuntimeError:
+            # Memory growth can only be set before the GPU is first used; a reused trial process
+            # has it set already.
+            pass
+
+
+def build_model(hyperparameters: dict[str, Any], input_shape: tuple[int, ...], n_classes: int) -> Any:
+    """Build and compile the CNN for one configuration."""
+    import keras
+
+    check_buildable(input_shape[0], hyperparameters["kernel_size"], hyperparameters["pool_size"])
+    layers = [
+        keras.Input(shape=input_shape),
+        keras.layers.Conv2D(hyperparameters["filters"], hyperparameters["kernel_size"], activation="relu"),
+    ]
+    if hyperparameters["pool_size"] > 1:
+        layers.append(keras.layers.MaxPooling2D(hyperparameters["pool_size"]))
+    layers += [
+        keras.layers.Dropout(hyperparameters["dropout"]),
+        keras.layers.Flatten(),
+        keras.layers.Dense(hyperparameters["dense_units"], activation="relu"),
+        keras.layers.Dropout(hyperparameters["dropout"]),
+        keras.layers.Dense(n_classes, activation="softmax"),
+    ]
+    model = keras.Sequential(layers)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=hyperparameters["learning_rate"]),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def save_model(model: Any, hyperparameters: dict[str, Any], folder: Path) -> None:
+    """Write ``model.keras`` (whole model), ``model.weights.h5`` and ``model.json`` (architecture)."""
+    model.save(folder / "model.keras")
+    model.save_weights(folder / "model.weights.h5")
+    description = {"hyperparameters": hyperparameters, "architecture": json.loads(model.to_json())}
+    (folder / "model.json").write_text(json.dumps(description, indent=2), encoding="utf-8")
+
+
+def train(
+    config: dict[str, Any],
+    *,
+    dataset: Literal["digits", "mnist"] = "digits",
+    data_path: str | None = None,
+    max_epochs: int = 15,
+    batch_size: int = 64,
+    validation_fraction: float = 0.2,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> None:
+    """Train the CNN for up to ``max_epochs`` epochs, reporting once per epoch.
+
+    Every epoch reports ``val_accuracy``, ``val_loss``, ``accuracy`` and ``loss``. An epoch that
+    improves ``val_accuracy`` saves a checkpoint with ``model.keras``, ``model.weights.h5`` and
+    ``model.json``. The last epoch also reports ``test_accuracy`` and ``test_loss`` of the best
+    weights; test data is never used to choose anything. Hyperparameters missing from ``config``
+    take the values in :data:`DEFAULTS`.
+    """
+    import keras
+
+    _configure_tensorflow()
+    hyperparameters = {**DEFAULTS, **config}
+    splits = load_splits(dataset, data_path, validation_fraction, test_fraction, seed)
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    model = build_model(hyperparameters, splits.x_train.shape[1:], splits.n_classes)
+
+    best_accuracy = -1.0
+    best_weights = None
+    for epoch in range(1, max_epochs + 1):
+        history = model.fit(
+            splits.x_train, splits.y_train, batch_size=batch_size, epochs=1, verbose=0, shuffle=True
+        )
+        val_loss, val_accuracy = model.evaluate(splits.x_val, splits.y_val, batch_size=512, verbose=0)
+        metrics = {
+            "epoch": epoch,
+            "val_accuracy": float(val_accuracy),
+            "val_loss": float(val_loss),
+            "accuracy": float(history.history["accuracy"][-1]),
+            "loss": float(history.history["loss"][-1]),
+        }
+        improved = val_accuracy > best_accuracy
+        if improved:
+            best_accuracy = float(val_accuracy)
+            best_weights = model.get_weights()
+        if epoch == max_epochs:
+            model.set_weights(best_weights)
+            test_loss, test_accuracy = model.evaluate(splits.x_test, splits.y_test, batch_size=512, verbose=0)
+            metrics.update(test_accuracy=float(test_accuracy), test_loss=float(test_loss))
+        _report(metrics, model, hyperparameters if improved else None)
+
+
+def _report(metrics: dict[str, Any], model: Any, hyperparameters: dict[str, Any] | None) -> None:
+    """Report one epoch, with a checkpoint when ``hyperparameters`` is given."""
+    if hyperparameters is None:
+        tune.report(metrics)
+        return
+    with tempfile.TemporaryDirectory(prefix="keras-cnn-") as folder:
+        save_model(model, hyperparameters, Path(folder))
+        tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+

@@ -1,0 +1,132 @@
+"""The ``tuner`` command line. Exit status: 0 done, 1 the run failed, 2 bad input."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from tuner.errors import TunerError
+from tuner.spec import DEFAULT_STORAGE, load_experiment, resolve_storage
+
+logger = logging.getLogger(__name__)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tuner", description="Tune hyperparameters with Ray Tune from one YAML file.")
+    parser.add_argument("--verbose", action="store_true", help="show Ray's logs and tables")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run an experiment locally, or on the cluster that RAY_ADDRESS names")
+    run.add_argument("spec", type=Path, help="experiment file (YAML)")
+    run.add_argument("--name", help="experiment name; overrides the file's name")
+    run.add_argument("--storage", help=f"storage root, a folder or s3:// URI (default: the file's, else {DEFAULT_STORAGE})")
+    run.add_argument("--searcher", help="searcher name; overrides the file's")
+    run.add_argument("--seed", type=int, help="experiment seed; overrides the file's")
+    run.add_argument("--trials", type=int, help="number of trials; overrides the file's")
+    run.add_argument("--slots", type=int, help="trials run at once; overrides the file's")
+    run.add_argument("--verbose", action="store_true", help="show Ray's logs and tables")
+
+    validate = commands.add_parser("validate", help="check an experiment file without running anything")
+    validate.add_argument("spec", type=Path, help="experiment file (YAML)")
+
+    board = commands.add_parser("leaderboard", help="print an experiment's trials, best first")
+    board.add_argument("name", help="experiment name")
+    board.add_argument("--storage", default=DEFAULT_STORAGE, help=f"storage root (default: {DEFAULT_STORAGE})")
+    board.add_argument("--top", type=int, default=None, help="show only the best K trials")
+    board.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    return parser
+
+
+def _print_progress_factory() -> Any:
+    interactive = sys.stderr.isatty()
+
+    def emit(progress: Any) -> None:
+        line = progress.line()
+        if interactive:
+            sys.stderr.write("\r\033[K" + line)
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    return emit
+
+
+def command_run(arguments: argparse.Namespace) -> int:
+    from tuner.leaderboard import format_leaderboard, leaderboard
+    from tuner.runner import run_experiment
+    from tuner.store import ExperimentStore
+
+    overrides = {
+        "name": arguments.name,
+        "storage": arguments.storage,
+        "searcher": arguments.searcher,
+        "seed": arguments.seed,
+        "trials": arguments.trials,
+        "slots": arguments.slots,
+    }
+    experiment = load_experiment(arguments.spec, overrides)
+    summary = run_experiment(experiment, emit_progress=_print_progress_factory(), verbose=arguments.verbose)
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+
+    print(
+        f"experiment {summary.name}: {summary.n_trials} trials, {summary.n_terminated} finished, "
+        f"{summary.n_stopped} stopped early, {summary.n_errors} failed, in {summary.elapsed_s:.0f} s"
+    )
+    print(f"results: {summary.path}")
+    if summary.best_value is None:
+        print(f"no trial reported {experiment.spec.metric}; see the errors with 'tuner leaderboard {summary.name}'")
+        return 1
+    print(f"best trial {summary.best_trial_id}: {experiment.spec.metric} = {summary.best_value:.6g}\n")
+    board = leaderboard(ExperimentStore(experiment.storage_path, summary.name), top=10)
+    print(format_leaderboard(board, "table"))
+    return 0
+
+
+def command_validate(arguments: argparse.Namespace) -> int:
+    experiment = load_experiment(arguments.spec)
+    spec = experiment.spec
+    print(
+        f"{arguments.spec}: valid. Experiment {spec.name}: {len(experiment.space)} hyperparameters, "
+        f"searcher {spec.searcher.name}, scheduler {spec.scheduler.name}, {spec.trials} trials, "
+        f"{spec.slots} slots, {spec.metric} ({spec.mode})"
+    )
+    return 0
+
+
+def command_leaderboard(arguments: argparse.Namespace) -> int:
+    from tuner.errors import InputError, NotFoundError
+    from tuner.leaderboard import format_leaderboard, leaderboard
+    from tuner.spec import NAME_PATTERN
+    from tuner.store import ExperimentStore
+
+    if not NAME_PATTERN.match(arguments.name):
+        raise InputError(f"experiment name {arguments.name!r} is invalid: use letters, digits, '_', '.' or '-'")
+    if arguments.top is not None and arguments.top < 1:
+        raise InputError(f"--top must be at least 1, got {arguments.top}")
+    store = ExperimentStore(resolve_storage(arguments.storage), arguments.name)
+    if not store.exists():
+        raise NotFoundError(f"experiment {arguments.name!r} not found in {store.storage}")
+    print(format_leaderboard(leaderboard(store, arguments.top), arguments.format))
+    return 0
+
+
+COMMANDS = {"run": command_run, "validate": command_validate, "leaderboard": command_leaderboard}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit status."""
+    arguments = _build_parser().parse_args(argv)
+    verbose = getattr(arguments, "verbose", False)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[arguments.command](arguments)
+    except TunerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_status
+    except KeyboardInterrupt:
+        print("interrupted; the tables hold every trial recorded so far", file=sys.stderr)
+        return 1

@@ -1,0 +1,337 @@
+"""A Ray Tune callback that keeps trials.parquet and results.parquet up to date while trials run."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import cloudpickle
+import pyarrow as pa
+from ConfigSpace.hyperparameters import (
+    CategoricalHyperparameter,
+    Constant,
+    FloatHyperparameter,
+    IntegerHyperparameter,
+    OrdinalHyperparameter,
+)
+from ray.tune import Callback
+
+from search_spaces import SearchSpace, to_native
+from tuner.store import RESULTS_FILE, TRIALS_FILE, ExperimentStore
+
+logger = logging.getLogger(__name__)
+
+# Keys of a Ray Tune result that are bookkeeping, not metrics of the trainable.
+_RAY_RESULT_KEYS = {
+    "done", "training_iteration", "trial_id", "date", "timestamp", "time_this_iter_s", "time_total_s",
+    "pid", "hostname", "node_ip", "time_since_restore", "iterations_since_restore", "checkpoint_dir_name",
+    "config", "experiment_tag", "should_checkpoint",
+}
+
+
+def config_column_type(hyperparameter: Any) -> pa.DataType:
+    """The Arrow type of a hyperparameter's column: the common type of its values, else string."""
+    if isinstance(hyperparameter, IntegerHyperparameter):
+        return pa.int64()
+    if isinstance(hyperparameter, FloatHyperparameter):
+        return pa.float64()
+    if isinstance(hyperparameter, CategoricalHyperparameter):
+        values = hyperparameter.choices
+    elif isinstance(hyperparameter, OrdinalHyperparameter):
+        values = hyperparameter.sequence
+    elif isinstance(hyperparameter, Constant):
+        values = (hyperparameter.value,)
+    else:
+        return pa.string()
+    kinds = {type(to_native(value)) for value in values}
+    if kinds == {bool}:
+        return pa.bool_()
+    if kinds == {int}:
+        return pa.int64()
+    if kinds <= {int, float}:
+        return pa.float64()
+    return pa.string()
+
+
+def _column_value(value: Any, column_type: pa.DataType) -> Any:
+    if value is None:
+        return None
+    if pa.types.is_string(column_type):
+        return str(value)
+    if pa.types.is_floating(column_type):
+        return float(value)
+    return value
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class TrialRecord:
+    """What the results store knows of one trial."""
+
+    trial_id: str
+    config: dict[str, Any]
+    status: str = "PENDING"
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    n_epochs: int = 0
+    best_value: float | None = None
+    best_epoch: int | None = None
+    last_metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    checkpoint: str | None = None
+    checkpoint_value: float | None = None
+    trial_dir: str | None = None
+    stop_decided: bool = False
+
+
+class ResultsRecorder(Callback):
+    """Records every trial and every reported result, writing the tables at most every ``flush_interval_s``.
+
+    The final tables are written when the experiment ends. Status ``STOPPED`` marks a trial that a
+    scheduler, a stopper or the time budget ended before its trainable returned.
+    """
+
+    def __init__(
+        self,
+        store: ExperimentStore,
+        space: SearchSpace,
+        metric: str,
+        mode: str,
+        max_epochs: int | None = None,
+        flush_interval_s: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.max_epochs = max_epochs
+        self.space = space
+        self.metric = metric
+        self.mode = mode
+        self.flush_interval_s = flush_interval_s
+        self.trials: dict[str, TrialRecord] = {}
+        self.results: list[dict[str, Any]] = []
+        self._metric_names: list[str] = []
+        self._last_flush = 0.0
+        self._dirty = False
+        self._column_types = {name: config_column_type(space[name]) for name in space.names}
+
+    # Ray Tune hooks. Each records the event, then writes when the last write is old enough.
+
+    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+        for trial in trials:
+            if trial.trial_id not in self.trials:
+                self._record(trial)
+                self._dirty = True
+        self._maybe_flush()
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        record = self._record(trial)
+        record.status = "RUNNING"
+        record.started_at = record.started_at or _now()
+        record.trial_dir = trial.path
+        self._changed()
+
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        record = self._record(trial)
+        record.status = "PENDING"
+        logger.info("trial %s failed and will be retried", trial.trial_id)
+        self._changed()
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        record = self._record(trial)
+        record.status = "RUNNING"
+        epoch = int(result.get("training_iteration", record.n_epochs + 1))
+        record.n_epochs = epoch
+        metrics = {
+            key: float(value)
+            for key, value in result.items()
+            if key not in _RAY_RESULT_KEYS and isinstance(value, int | float) and not isinstance(value, bool)
+        }
+        record.last_metrics.update(metrics)
+        value = metrics.get(self.metric)
+        if value is not None and math.isfinite(value) and self._better(value, record.best_value):
+            record.best_value = value
+            record.best_epoch = epoch
+        if result.get("done"):
+            # Ray Tune marks a result done only when a scheduler or stopper decided to stop the
+            # trial after it; a trainable that returns is completed without another result.
+            record.stop_decided = True
+        for key in metrics:
+            if key not in self._metric_names:
+                self._metric_names.append(key)
+        self.results.append(
+            {
+                "trial_id": trial.trial_id,
+                "training_iteration": epoch,
+                "time": _now(),
+                "time_total_s": float(result.get("time_total_s") or 0.0),
+                **metrics,
+            }
+        )
+        self._changed()
+
+    def on_checkpoint(self, iteration: int, trials: list, trial: Any, checkpoint: Any, **info: Any) -> None:
+        record = self._record(trial)
+        value = record.last_metrics.get(self.metric)
+        if record.checkpoint is None or (value is not None and self._better(value, record.checkpoint_value)):
+            record.checkpoint = checkpoint.path
+            record.checkpoint_value = value
+            self._changed()
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        record = self._record(trial)
+        record.status = self._final_status(record, returned=bool(trial.last_result.get("done")))
+        record.ended_at = _now()
+        self._changed()
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        record = self._record(trial)
+        record.status = "ERROR"
+        record.ended_at = _now()
+        record.error = trial_error_text(trial)
+        logger.warning("trial %s failed: %s", trial.trial_id, record.error)
+        self._changed(force=True)
+
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        for trial in trials:
+            record = self._record(trial)
+            if record.status in ("PENDING", "RUNNING"):
+                record.status = "STOPPED" if record.status == "RUNNING" else "PENDING"
+                record.ended_at = record.ended_at or (_now() if record.started_at else None)
+        self.flush()
+
+    # Bookkeeping.
+
+    def _record(self, trial: Any) -> TrialRecord:
+        record = self.trials.get(trial.trial_id)
+        if record is None:
+            config = {key: value for key, value in (trial.config or {}).items() if key in self._column_types}
+            record = TrialRecord(trial_id=trial.trial_id, config=config)
+            self.trials[trial.trial_id] = record
+        return record
+
+    def _final_status(self, record: TrialRecord, returned: bool) -> str:
+        """TERMINATED for a trial that ran to its end, STOPPED for one ended early."""
+        if record.stop_decided:
+            ran_all_epochs = self.max_epochs is not None and record.n_epochs >= self.max_epochs
+            return "TERMINATED" if ran_all_epochs else "STOPPED"
+        return "TERMINATED" if returned else "STOPPED"
+
+    def _better(self, value: float, incumbent: float | None) -> bool:
+        if incumbent is None:
+            return True
+        return value > incumbent if self.mode == "max" else value < incumbent
+
+    def _changed(self, force: bool = False) -> None:
+        self._dirty = True
+        self._maybe_flush(force)
+
+    def _maybe_flush(self, force: bool = False) -> None:
+        if self._dirty and (force or time.monotonic() - self._last_flush >= self.flush_interval_s):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write both tables now."""
+        try:
+            self.store.write_table(TRIALS_FILE, self.trials_table())
+            self.store.write_table(RESULTS_FILE, self.results_table())
+        except OSError as error:
+            logger.warning(
+                "could not write the results tables of %s: %s; they will be written again at the next change",
+                self.store.path, error,
+            )
+            return
+        self._dirty = False
+        self._last_flush = time.monotonic()
+
+    def best(self) -> TrialRecord | None:
+        """The trial with the best metric so far, or ``None``."""
+        scored = [record for record in self.trials.values() if record.best_value is not None]
+        if not scored:
+            return None
+        pick = max if self.mode == "max" else min
+        return pick(scored, key=lambda record: record.best_value)
+
+    def trials_table(self) -> pa.Table:
+        """One row per trial, with a typed ``config.<name>`` column per hyperparameter."""
+        records = list(self.trials.values())
+        columns: dict[str, pa.Array] = {
+            "trial_id": pa.array([record.trial_id for record in records], pa.string()),
+            "status": pa.array([record.status for record in records], pa.string()),
+        }
+        for name, column_type in self._column_types.items():
+            values = [_column_value(record.config.get(name), column_type) for record in records]
+            columns[f"config.{name}"] = pa.array(values, column_type)
+        columns[self.metric] = pa.array([record.best_value for record in records], pa.float64())
+        columns["best_epoch"] = pa.array([record.best_epoch for record in records], pa.int64())
+        columns["n_epochs"] = pa.array([record.n_epochs for record in records], pa.int64())
+        timestamp = pa.timestamp("us", tz="UTC")
+        columns["started_at"] = pa.array([record.started_at for record in records], timestamp)
+        columns["ended_at"] = pa.array([record.ended_at for record in records], timestamp)
+        columns["duration_s"] = pa.array(
+            [
+                (record.ended_at - record.started_at).total_seconds() if record.started_at and record.ended_at else None
+                for record in records
+            ],
+            pa.float64(),
+        )
+        for name in self._metric_names:
+            columns[f"last.{name}"] = pa.array([record.last_metrics.get(name) for record in records], pa.float64())
+        columns["error"] = pa.array([record.error for record in records], pa.string())
+        columns["checkpoint"] = pa.array([record.checkpoint for record in records], pa.string())
+        columns["trial_dir"] = pa.array([record.trial_dir for record in records], pa.string())
+        return pa.table(columns)
+
+    def results_table(self) -> pa.Table:
+        """One row per reported result, with a float column per metric."""
+        columns: dict[str, pa.Array] = {
+            "trial_id": pa.array([row["trial_id"] for row in self.results], pa.string()),
+            "training_iteration": pa.array([row["training_iteration"] for row in self.results], pa.int64()),
+            "time": pa.array([row["time"] for row in self.results], pa.timestamp("us", tz="UTC")),
+            "time_total_s": pa.array([row["time_total_s"] for row in self.results], pa.float64()),
+        }
+        for name in self._metric_names:
+            columns[name] = pa.array([row.get(name) for row in self.results], pa.float64())
+        return pa.table(columns)
+
+
+def trial_error_text(trial: Any) -> str:
+    """The error of a failed trial as ``ExceptionType: message``, without Ray's wrapping."""
+    error = _pickled_error(trial)
+    cause = getattr(error, "cause", None) or error
+    if cause is not None and str(cause):
+        return f"{type(cause).__name__}: {cause}"
+    text = _error_text(trial)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "the trial failed without an error message"
+
+
+def _pickled_error(trial: Any) -> Any:
+    try:
+        error = trial.get_pickled_error()
+    except Exception:  # noqa: BLE001 - an unreadable error file must not break recording
+        error = None
+    if error is not None or not trial.path:
+        return error
+    path = Path(trial.path) / "error.pkl"
+    try:
+        return cloudpickle.loads(path.read_bytes())
+    except Exception:  # noqa: BLE001 - the file may be missing or hold an unpicklable error
+        return None
+
+
+def _error_text(trial: Any) -> str:
+    if trial.path:
+        path = Path(trial.path) / "error.txt"
+        if path.is_file():
+            return path.read_text(encoding="utf-8", errors="replace")
+    try:
+        return str(trial.get_error() or "")
+    except Exception:  # noqa: BLE001
+        return ""

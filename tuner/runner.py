@@ -1,0 +1,204 @@
+"""Assemble a Ray Tune ``Tuner`` from an experiment and run it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tuner.errors import ExperimentExistsError, RunError
+from tuner.progress import Progress, ProgressCallback
+from tuner.recorder import ResultsRecorder
+from tuner.spec import Experiment
+from tuner.store import ExperimentStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """How an experiment ended."""
+
+    name: str
+    path: str
+    n_trials: int
+    n_terminated: int
+    n_stopped: int
+    n_errors: int
+    best_trial_id: str | None
+    best_value: float | None
+    elapsed_s: float
+
+
+def ensure_ray(verbose: bool = False) -> None:
+    """Connect to the cluster that ``RAY_ADDRESS`` names, or start a local Ray, unless one is running."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    options: dict[str, Any] = {
+        "logging_level": logging.INFO if verbose else logging.WARNING,
+        "log_to_driver": verbose,
+        "configure_logging": True,
+    }
+    if os.environ.get("RAY_ADDRESS"):
+        logger.info("connecting to the Ray cluster at %s", os.environ["RAY_ADDRESS"])
+        ray.init(**options)
+    else:
+        ray.init(include_dashboard=False, **options)
+
+
+def make_trial_function(reference: str, args: dict[str, Any], seed: int) -> Callable[[dict[str, Any]], None]:
+    """Wrap a trainable as a Ray Tune function trainable with its fixed arguments.
+
+    The trainable gets the experiment's seed as ``seed`` when it takes one and the spec does not
+    set it.
+    """
+
+    def run_trial(config: dict[str, Any]) -> None:
+        from trainables import argument_names, resolve_trainable
+
+        function = resolve_trainable(reference)
+        arguments = dict(args)
+        if "seed" in argument_names(function) and "seed" not in arguments:
+            arguments["seed"] = seed
+        function(config, **arguments)
+
+    run_trial.__name__ = reference.replace(":", ".").replace(".", "_")
+    return run_trial
+
+
+def trial_dirname(trial: Any) -> str:
+    """Name trial folders ``trial_<id>``, short and predictable for the API."""
+    return f"trial_{trial.trial_id}"
+
+
+def quiet_ray_logs() -> None:
+    """Silence Ray Tune messages that repeat what the progress line and the tables already show."""
+    # Ray Tune warns on every forced experiment snapshot when trials checkpoint often, and logs
+    # the list of failed trials at the end; the trials table records both.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    logging.getLogger("ray.tune.tune").setLevel(logging.CRITICAL)
+    logging.getLogger("ray.tune.execution.experiment_state").setLevel(logging.ERROR)
+
+
+def make_scheduler(experiment: Experiment) -> Any:
+    """The Ray Tune scheduler that the spec names, over ``training_iteration`` (epochs)."""
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, HyperBandScheduler, MedianStoppingRule
+
+    settings = experiment.spec.scheduler
+    if settings.name == "asha":
+        return ASHAScheduler(
+            time_attr="training_iteration",
+            max_t=experiment.max_epochs,
+            grace_period=settings.grace_period,
+            reduction_factor=settings.reduction_factor,
+            brackets=settings.brackets,
+        )
+    if settings.name == "hyperband":
+        return HyperBandScheduler(
+            time_attr="training_iteration", max_t=experiment.max_epochs, reduction_factor=settings.reduction_factor
+        )
+    if settings.name == "median":
+        return MedianStoppingRule(
+            time_attr="training_iteration",
+            grace_period=settings.grace_period,
+            min_samples_required=settings.min_samples_required,
+        )
+    return FIFOScheduler()
+
+
+def run_experiment(
+    experiment: Experiment, emit_progress: Callable[[Progress], None] | None = None, verbose: bool = False
+) -> RunSummary:
+    """Run an experiment to the end and record it under ``<storage>/<name>/``.
+
+    Raises :class:`ExperimentExistsError` before starting anything when the experiment already
+    has results, so nothing recorded is overwritten. Failed trials are recorded as ``ERROR`` and
+    the experiment goes on; :class:`RunError` is raised when Ray Tune itself fails.
+    """
+    from ray import tune
+    from ray.tune.search import ConcurrencyLimiter
+
+    from tuner.searchers import make_searcher
+
+    spec = experiment.spec
+    store = ExperimentStore(experiment.storage_path, spec.name)
+    if store.exists():
+        raise ExperimentExistsError(
+            f"experiment {spec.name!r} already has results in {store.path}; "
+            "choose another name with --name, or continue it with 'tuner resume'"
+        )
+
+    ensure_ray(verbose)
+    if not verbose:
+        quiet_ray_logs()
+    store.write_spec(experiment.to_yaml())
+    logger.info("experiment %s: recording in %s", spec.name, store.path)
+
+    searcher = make_searcher(
+        spec.searcher.name, experiment.space, spec.metric, spec.mode, experiment.searcher_seed, spec.searcher.options
+    )
+    recorder = ResultsRecorder(store, experiment.space, spec.metric, spec.mode, experiment.max_epochs)
+    callbacks: list[Any] = [recorder]
+    progress = ProgressCallback(recorder, spec.trials, emit_progress) if emit_progress else None
+    if progress is not None:
+        callbacks.append(progress)
+
+    trainable = tune.with_resources(
+        make_trial_function(spec.trainable.name, spec.trainable.args, spec.seed),
+        {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
+    )
+    tuner = tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            metric=spec.metric,
+            mode=spec.mode,
+            search_alg=ConcurrencyLimiter(searcher, max_concurrent=spec.slots),
+            scheduler=make_scheduler(experiment),
+            num_samples=spec.trials,
+            max_concurrent_trials=spec.slots,
+            time_budget_s=spec.time_budget_s,
+            reuse_actors=True,
+            trial_dirname_creator=trial_dirname,
+        ),
+        run_config=tune.RunConfig(
+            name=spec.name,
+            storage_path=experiment.storage_path,
+            callbacks=callbacks,
+            verbose=2 if verbose else 0,
+            failure_config=tune.FailureConfig(max_failures=spec.max_failures),
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=1, checkpoint_score_attribute=spec.metric, checkpoint_score_order=spec.mode
+            ),
+            log_to_file=True,
+        ),
+    )
+
+    started = time.monotonic()
+    try:
+        tuner.fit()
+    except Exception as error:  # noqa: BLE001 - Ray Tune raises many types; trial errors do not land here
+        recorder.flush()
+        raise RunError(f"experiment {spec.name} failed: {type(error).__name__}: {error}") from error
+    return summarize(spec.name, store.path, recorder, time.monotonic() - started)
+
+
+def summarize(name: str, path: str, recorder: ResultsRecorder, elapsed_s: float) -> RunSummary:
+    """Count the trials of a finished experiment by status and find the best one."""
+    statuses = [record.status for record in recorder.trials.values()]
+    best = recorder.best()
+    return RunSummary(
+        name=name,
+        path=path,
+        n_trials=len(statuses),
+        n_terminated=statuses.count("TERMINATED"),
+        n_stopped=statuses.count("STOPPED"),
+        n_errors=statuses.count("ERROR"),
+        best_trial_id=best.trial_id if best else None,
+        best_value=best.best_value if best else None,
+        elapsed_s=elapsed_s,
+    )

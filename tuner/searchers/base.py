@@ -1,0 +1,124 @@
+"""The base every searcher shares: live-trial bookkeeping, result conversion and saved state."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import pickle
+from pathlib import Path
+from typing import Any
+
+from ray.tune.search import Searcher
+
+from search_spaces import SearchSpace
+
+logger = logging.getLogger(__name__)
+
+# A searcher draws again this many times when it proposes a configuration that a running trial
+# already has, then hands out the duplicate with a warning rather than stalling the experiment.
+MAX_DUPLICATE_REDRAWS = 20
+
+
+class SpaceSearcher(Searcher):
+    """A Ray Tune searcher over a :class:`SearchSpace`.
+
+    Subclasses implement :meth:`propose` and :meth:`learn`. This base keeps the configurations of
+    running trials, so none is handed out twice while the first copy runs, and turns Ray Tune's
+    results into one objective value: the metric of the trial's last result, or ``None`` when the
+    trial failed or reported NaN or infinity. A trial stopped early by a scheduler is told with
+    the last value it reported.
+    """
+
+    def __init__(self, space: SearchSpace, metric: str, mode: str, seed: int) -> None:
+        super().__init__(metric=metric, mode=mode)
+        self.space = space
+        self.seed = seed
+        self.live_configs: dict[str, dict[str, Any]] = {}
+        self.n_suggested = 0
+        self.n_completed = 0
+
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
+        """Accept Ray Tune's metric and mode only when they agree with the searcher's own."""
+        return (metric is None or metric == self.metric) and (mode is None or mode == self.mode)
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        """Return the next configuration, ``None`` to be asked later, or ``Searcher.FINISHED``."""
+        config = self.propose(trial_id)
+        if config is None or config == Searcher.FINISHED:
+            return config
+        for _ in range(MAX_DUPLICATE_REDRAWS):
+            if config not in self.live_configs.values():
+                break
+            self.discard(trial_id, config)
+            config = self.propose(trial_id)
+            if config is None or config == Searcher.FINISHED:
+                return config
+        else:
+            logger.warning(
+                "searcher %s proposed configuration %s, which a running trial already has, %d times in a row; "
+                "running it twice. A small discrete search space causes this; enlarge it or lower trials.",
+                type(self).__name__, config, MAX_DUPLICATE_REDRAWS,
+            )
+        self.live_configs[trial_id] = config
+        self.n_suggested += 1
+        return config
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        """Tell the searcher a trial's outcome: its objective value, or ``None`` for a failure."""
+        config = self.live_configs.pop(trial_id, None)
+        if config is None:
+            return
+        if result is None and not error:
+            # Ray Tune removed the trial before it ran (a time budget ran out, say): there is no
+            # outcome to learn from.
+            self.discard(trial_id, config)
+            return
+        value = None if error else self.objective(result)
+        self.n_completed += 1
+        self.learn(trial_id, config, value)
+
+    def objective(self, result: dict | None) -> float | None:
+        """The metric of a result as a finite float, or ``None`` when it is missing, NaN or infinite."""
+        if not result or self.metric not in result:
+            return None
+        try:
+            value = float(result[self.metric])
+        except (TypeError, ValueError):
+            return None
+        return value if math.isfinite(value) else None
+
+    def propose(self, trial_id: str) -> dict[str, Any] | None:
+        """Return a new configuration of native values, ``None`` for not yet, or ``FINISHED``."""
+        raise NotImplementedError
+
+    def discard(self, trial_id: str, config: dict[str, Any]) -> None:
+        """Forget a configuration that will never run: a duplicate of a running trial, or a removed trial."""
+
+    def learn(self, trial_id: str, config: dict[str, Any], value: float | None) -> None:
+        """Take a finished trial into account; ``value`` is ``None`` for a failed trial."""
+
+    def get_state(self) -> dict[str, Any]:
+        """The searcher's state, for :meth:`set_state` after a restart."""
+        return {
+            "live_configs": copy.deepcopy(self.live_configs),
+            "n_suggested": self.n_suggested,
+            "n_completed": self.n_completed,
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`get_state` returned."""
+        self.live_configs = state["live_configs"]
+        self.n_suggested = state["n_suggested"]
+        self.n_completed = state["n_completed"]
+
+    def save(self, checkpoint_path: str) -> None:
+        """Write the state atomically to ``checkpoint_path``."""
+        path = Path(checkpoint_path)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_bytes(pickle.dumps(self.get_state()))
+        temporary.replace(path)
+
+    def restore(self, checkpoint_path: str) -> None:
+        """Read the state that :meth:`save` wrote."""
+        self.set_state(pickle.loads(Path(checkpoint_path).read_bytes()))  # noqa: S301 - our own file
