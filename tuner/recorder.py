@@ -317,9 +317,12 @@ def _pickled_error(trial: Any) -> Any:
         error = trial.get_pickled_error()
     except Exception:  # noqa: BLE001 - an unreadable error file must not break recording
         error = None
-    if error is not None or not trial.path:
+    # Ray Tune writes the error files into the trial's local folder first and copies them to the
+    # storage later, so the storage copy may not exist yet when the callback runs.
+    folder = getattr(trial, "local_path", None) or trial.path
+    if error is not None or not folder:
         return error
-    path = Path(trial.path) / "error.pkl"
+    path = Path(folder) / "error.pkl"
     try:
         return cloudpickle.loads(path.read_bytes())
     except Exception:  # noqa: BLE001 - the file may be missing or hold an unpicklable error
@@ -327,8 +330,9 @@ def _pickled_error(trial: Any) -> Any:
 
 
 def _error_text(trial: Any) -> str:
-    if trial.path:
-        path = Path(trial.path) / "error.txt"
+    folder = getattr(trial, "local_path", None) or trial.path
+    if folder:
+        path = Path(folder) / "error.txt"
         if path.is_file():
             return path.read_text(encoding="utf-8", errors="replace")
     try:

@@ -77,12 +77,16 @@ def trial_dirname(trial: Any) -> str:
 
 
 def quiet_ray_logs() -> None:
-    """Silence Ray Tune messages that repeat what the progress line and the tables already show."""
-    # Ray Tune warns on every forced experiment snapshot when trials checkpoint often, and logs
-    # the list of failed trials at the end; the trials table records both.
+    """Silence Ray Tune output that repeats what the progress line and the tables already show."""
+    # The older progress reporter prints nothing at verbose=0, where the newer one still prints
+    # its configuration table and every trial error. The trials table records all of it.
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+    os.environ.setdefault("TUNE_PRINT_ALL_TRIAL_ERRORS", "0")
+    # Ray Tune warns on every forced experiment snapshot when trials checkpoint often.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     logging.getLogger("ray.tune.tune").setLevel(logging.CRITICAL)
     logging.getLogger("ray.tune.execution.experiment_state").setLevel(logging.ERROR)
+    logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
 
 
 def make_scheduler(experiment: Experiment) -> Any:
@@ -133,9 +137,9 @@ def run_experiment(
             "choose another name with --name, or continue it with 'tuner resume'"
         )
 
-    ensure_ray(verbose)
     if not verbose:
         quiet_ray_logs()
+    ensure_ray(verbose)
     store.write_spec(experiment.to_yaml())
     logger.info("experiment %s: recording in %s", spec.name, store.path)
 

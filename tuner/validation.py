@@ -82,6 +82,8 @@ def describe_error(error: dict[str, Any], model: type[pydantic.BaseModel] | None
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         sign = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
         bound = next(iter(context.values()), "?")
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
         return f"{path} must be {sign} {bound}, got {value!r}"
     if kind == "value_error":
         message = str(context.get("error") or error.get("msg"))

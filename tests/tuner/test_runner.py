@@ -1,0 +1,148 @@
+"""Running experiments on the session's local Ray: recorded tables, failures, early stopping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tuner.cli import main
+from tuner.errors import ExperimentExistsError
+from tuner.runner import run_experiment
+from tuner.spec import load_experiment
+from tuner.yamlio import read_yaml
+
+
+def test_failing_trials_recorded_as_error_while_others_finish(
+    ray_session: Any, make_spec_file: Any, tmp_path: Path
+) -> None:
+    path = make_spec_file(
+        {"name": "flaky", "trainable": {"name": "tests.trainables_for_tests:flaky_branin"}, "trials": 10, "seed": 4}
+    )
+
+    summary = run_experiment(load_experiment(path))
+
+    trials = pq.read_table(tmp_path / "results" / "flaky" / "trials.parquet").to_pylist()
+    failed = [row for row in trials if row["status"] == "ERROR"]
+    finished = [row for row in trials if row["status"] == "TERMINATED"]
+    assert len(trials) == 10
+    assert summary.n_errors == len(failed)
+    assert failed, "seed 4 draws some negative x1"
+    assert finished
+    for row in failed:
+        assert row["config.x1"] < 0
+        assert row["error"] == f"ValueError: x1 = {row['config.x1']:.3f} is negative"
+        assert row["value"] is None
+    for row in finished:
+        assert row["config.x1"] >= 0
+        assert row["value"] is not None and row["value"] >= 0.397887
+        assert row["n_epochs"] == 1
+        assert row["error"] is None
+
+
+def test_trials_table_has_typed_columns(ray_session: Any, make_spec_file: Any, tmp_path: Path) -> None:
+    path = make_spec_file(
+        {
+            "name": "typed",
+            "trainable": {"name": "tests.trainables_for_tests:flaky_branin"},
+            "space": {
+                "hyperparameters": {
+                    "x1": {"type": "float", "low": 0.0, "high": 10.0},
+                    "x2": {"type": "int", "low": 0, "high": 15},
+                    "note": {"type": "categorical", "choices": [1, "two"]},
+                    "shape": {"type": "categorical", "choices": ["a", "b"]},
+                },
+                "conditions": [{"hyperparameter": "shape", "parent": "note", "values": [1]}],
+            },
+            "trials": 6,
+        }
+    )
+
+    run_experiment(load_experiment(path))
+
+    schema = pq.read_schema(tmp_path / "results" / "typed" / "trials.parquet")
+    assert schema.field("trial_id").type == pa.string()
+    assert schema.field("status").type == pa.string()
+    assert schema.field("config.x1").type == pa.float64()
+    assert schema.field("config.x2").type == pa.int64()
+    assert schema.field("config.note").type == pa.string()
+    assert schema.field("config.shape").type == pa.string()
+    assert schema.field("value").type == pa.float64()
+    assert schema.field("n_epochs").type == pa.int64()
+    assert schema.field("started_at").type == pa.timestamp("us", tz="UTC")
+    rows = pq.read_table(tmp_path / "results" / "typed" / "trials.parquet").to_pylist()
+    for row in rows:
+        assert (row["config.shape"] is None) == (row["config.note"] == "two")
+
+
+def test_spec_recorded_with_defaults(ray_session: Any, make_spec_file: Any, tmp_path: Path) -> None:
+    path = make_spec_file({"name": "recorded", "seed": 11})
+
+    run_experiment(load_experiment(path))
+
+    recorded = read_yaml(tmp_path / "results" / "recorded" / "spec.yaml")
+    assert recorded["searcher"] == {"name": "random", "seed": 11, "options": {}}
+    assert recorded["scheduler"]["name"] == "fifo"
+    assert recorded["resources"] == {"cpu": 1.0, "gpu": 0.0}
+    assert recorded["max_failures"] == 0
+    results = pq.read_table(tmp_path / "results" / "recorded" / "results.parquet")
+    assert results.num_rows == 4
+    assert set(results.column_names) >= {"trial_id", "training_iteration", "time", "value", "regret"}
+
+
+def test_asha_stops_poor_trials_early(ray_session: Any, make_spec_file: Any, tmp_path: Path) -> None:
+    path = make_spec_file(
+        {
+            "name": "asha",
+            "trainable": {"name": "tests.trainables_for_tests:learning_curve", "args": {"max_epochs": 9}},
+            "scheduler": {"name": "asha", "grace_period": 1, "reduction_factor": 3},
+            "trials": 9,
+            "slots": 2,
+        }
+    )
+
+    run_experiment(load_experiment(path))
+
+    rows = pq.read_table(tmp_path / "results" / "asha" / "trials.parquet").to_pylist()
+    stopped = [row for row in rows if row["status"] == "STOPPED"]
+    terminated = [row for row in rows if row["status"] == "TERMINATED"]
+    assert stopped
+    assert terminated
+    assert all(row["n_epochs"] < 9 for row in stopped)
+    assert all(row["n_epochs"] == 9 for row in terminated)
+    assert len(stopped) + len(terminated) == 9
+
+
+def test_existing_experiment_not_overwritten(ray_session: Any, make_spec_file: Any, tmp_path: Path) -> None:
+    path = make_spec_file({"name": "once", "trials": 2})
+    run_experiment(load_experiment(path))
+    before = (tmp_path / "results" / "once" / "trials.parquet").read_bytes()
+
+    with pytest.raises(ExperimentExistsError) as raised:
+        run_experiment(load_experiment(path))
+
+    assert str(raised.value) == (
+        f"experiment 'once' already has results in {tmp_path / 'results' / 'once'}; "
+        "choose another name with --name, or continue it with 'tuner resume'"
+    )
+    assert (tmp_path / "results" / "once" / "trials.parquet").read_bytes() == before
+
+
+def test_cli_run_then_leaderboard_csv(
+    ray_session: Any, make_spec_file: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = make_spec_file({"name": "cli", "trials": 5})
+
+    assert main(["run", str(path), "--trials", "3"]) == 0
+    capsys.readouterr()
+    assert main(["leaderboard", "cli", "--storage", str(tmp_path / "results"), "--format", "csv"]) == 0
+
+    lines = capsys.readouterr().out.strip().splitlines()
+    header = lines[0].split(",")
+    values = [float(line.split(",")[header.index("value")]) for line in lines[1:]]
+    assert len(lines) == 4
+    assert header[:2] == ["trial_id", "status"]
+    assert values == sorted(values)
