@@ -16,6 +16,7 @@ import functools
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -127,6 +128,19 @@ def _configure_tensorflow() -> None:
             pass
 
 
+def _visible_gpus() -> list[Any]:
+    import tensorflow as tf
+
+    return tf.config.list_physical_devices("GPU")
+
+
+def _gpu_peak_memory_mb() -> float:
+    """Peak memory TensorFlow has allocated on the first visible GPU since the process started."""
+    import tensorflow as tf
+
+    return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+
+
 def build_model(hyperparameters: dict[str, Any], input_shape: tuple[int, ...], n_classes: int) -> Any:
     """Build and compile the CNN for one configuration."""
     import keras
@@ -175,7 +189,8 @@ def train(
 ) -> None:
     """Train the CNN for up to ``max_epochs`` epochs, reporting once per epoch.
 
-    Every epoch reports ``val_accuracy``, ``val_loss``, ``accuracy`` and ``loss``. An epoch that
+    Every epoch reports ``val_accuracy``, ``val_loss``, ``accuracy``, ``loss``, the training time
+    ``epoch_time_s``, ``n_gpus_visible`` and, on a GPU, ``gpu_peak_memory_mb``. An epoch that
     improves ``val_accuracy`` saves a checkpoint with ``model.keras``, ``model.weights.h5`` and
     ``model.json``. The last epoch also reports ``test_accuracy`` and ``test_loss`` of the best
     weights; test data is never used to choose anything. Hyperparameters missing from ``config``
@@ -190,12 +205,15 @@ def train(
     keras.utils.set_random_seed(seed)
     model = build_model(hyperparameters, splits.x_train.shape[1:], splits.n_classes)
 
+    n_gpus = len(_visible_gpus())
     best_accuracy = -1.0
     best_weights = None
     for epoch in range(1, max_epochs + 1):
+        started = time.perf_counter()
         history = model.fit(
             splits.x_train, splits.y_train, batch_size=batch_size, epochs=1, verbose=0, shuffle=True
         )
+        epoch_time_s = time.perf_counter() - started
         val_loss, val_accuracy = model.evaluate(splits.x_val, splits.y_val, batch_size=512, verbose=0)
         metrics = {
             "epoch": epoch,
@@ -203,7 +221,11 @@ def train(
             "val_loss": float(val_loss),
             "accuracy": float(history.history["accuracy"][-1]),
             "loss": float(history.history["loss"][-1]),
+            "epoch_time_s": epoch_time_s,
+            "n_gpus_visible": n_gpus,
         }
+        if n_gpus:
+            metrics["gpu_peak_memory_mb"] = _gpu_peak_memory_mb()
         improved = val_accuracy > best_accuracy
         if improved:
             best_accuracy = float(val_accuracy)

@@ -39,7 +39,8 @@ def test_digits_split_is_fixed_and_disjoint() -> None:
     assert len(first.x_train) + len(first.x_val) + len(first.x_test) == 1797
     assert np.array_equal(first.y_val, second.y_val)
     assert first.n_classes == 10
-    assert 0.0 <= first.x_train.min() and first.x_train.max() <= 1.0
+    assert first.x_train.min() >= 0.0
+    assert first.x_train.max() <= 1.0
 
 
 def test_mnist_without_file_rejected(tmp_path: Path) -> None:

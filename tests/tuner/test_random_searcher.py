@@ -1,4 +1,4 @@
-"""The random searcher: seeded, inside the space, told about failures, restorable."""
+"""The random searcher: seeded, inside the space, aware of failures, restorable."""
 
 from __future__ import annotations
 
@@ -33,12 +33,18 @@ def test_suggestions_lie_in_bounds_with_declared_types() -> None:
 
     for index in range(100):
         config = searcher.suggest(str(index))
-        assert type(config["filters"]) is int and 16 <= config["filters"] <= 256
-        assert type(config["kernel_size"]) is int and 1 <= config["kernel_size"] <= 8
-        assert type(config["dropout"]) is float and 0.0 <= config["dropout"] <= 0.5
-        assert config["pool_size"] in (1, 2) and type(config["pool_size"]) is int
-        assert type(config["learning_rate"]) is float and 1e-4 <= config["learning_rate"] <= 3e-2
-        assert type(config["dense_units"]) is int and 32 <= config["dense_units"] <= 256
+        assert type(config["filters"]) is int
+        assert 16 <= config["filters"] <= 256
+        assert type(config["kernel_size"]) is int
+        assert 1 <= config["kernel_size"] <= 8
+        assert type(config["dropout"]) is float
+        assert 0.0 <= config["dropout"] <= 0.5
+        assert type(config["pool_size"]) is int
+        assert config["pool_size"] in (1, 2)
+        assert type(config["learning_rate"]) is float
+        assert 1e-4 <= config["learning_rate"] <= 3e-2
+        assert type(config["dense_units"]) is int
+        assert 32 <= config["dense_units"] <= 256
 
 
 def test_running_configuration_not_handed_out_twice() -> None:
