@@ -10,6 +10,7 @@ import io
 import os
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,6 +23,8 @@ SPEC_FILE = "spec.yaml"
 TRIALS_FILE = "trials.parquet"
 RESULTS_FILE = "results.parquet"
 CONTROL_DIR = "control"
+# A stop request for trial T is the file control/stop/T; the running experiment watches for it.
+STOP_REQUEST_DIR = f"{CONTROL_DIR}/stop"
 
 TRIAL_STATUSES = ("PENDING", "RUNNING", "TERMINATED", "STOPPED", "ERROR")
 
@@ -60,15 +63,15 @@ class ExperimentStore:
         return any(info.type != pafs.FileType.NotFound for info in infos)
 
     def write_bytes(self, filename: str, data: bytes) -> None:
-        """Replace ``filename`` in the experiment folder atomically."""
+        """Replace ``filename`` (a path relative to the experiment folder) atomically."""
         if self.is_local:
-            folder = self.local_path
-            folder.mkdir(parents=True, exist_ok=True)
-            descriptor, temporary = tempfile.mkstemp(prefix=f".{filename}.", suffix=".tmp", dir=folder)
+            target = self.local_path / filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
             try:
                 with os.fdopen(descriptor, "wb") as handle:
                     handle.write(data)
-                os.replace(temporary, folder / filename)
+                os.replace(temporary, target)
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)
                 raise
@@ -104,6 +107,20 @@ class ExperimentStore:
         """The spec as run."""
         return self.read_bytes(SPEC_FILE).decode("utf-8")
 
+    def request_stop(self, trial_id: str) -> None:
+        """Ask the running experiment to stop ``trial_id`` by writing ``control/stop/<trial_id>``."""
+        self.write_bytes(f"{STOP_REQUEST_DIR}/{trial_id}", _utc_timestamp().encode("ascii"))
+
+    def stop_requests(self) -> set[str]:
+        """Ids of the trials whose stop has been requested."""
+        filesystem, root = self._filesystem()
+        selector = pafs.FileSelector(f"{root}/{STOP_REQUEST_DIR}", allow_not_found=True)
+        return {
+            info.base_name
+            for info in filesystem.get_file_info(selector)
+            if info.type == pafs.FileType.File and not info.base_name.startswith(".")
+        }
+
     def read_trials(self) -> pa.Table:
         """The trials table, one row per trial."""
         return self.read_table(TRIALS_FILE)
@@ -111,6 +128,10 @@ class ExperimentStore:
     def read_results(self) -> pa.Table:
         """The results table, one row per reported result."""
         return self.read_table(RESULTS_FILE)
+
+
+def _utc_timestamp() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 def list_experiments(storage: str) -> list[str]:
