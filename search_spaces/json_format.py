@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ConfigSpace.read_and_write import json as configspace_json
-
-from search_spaces.model import SearchSpace
+from search_spaces.model import SearchSpace, configspace_from_json
 from tuner.errors import SpaceError
 
 
@@ -21,7 +19,7 @@ def space_from_json(path: Path) -> SearchSpace:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise SpaceError(f"{path}: invalid JSON: {error}") from None
     try:
-        configspace = configspace_json.read(text)
+        configspace = configspace_from_json(text)
     except (KeyError, ValueError, TypeError) as error:
         raise SpaceError(f"{path}: not a ConfigSpace JSON space: {error}") from None
     return SearchSpace(configspace, str(path))

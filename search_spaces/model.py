@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from dataclasses import dataclass
@@ -17,7 +18,6 @@ from ConfigSpace.hyperparameters import (
     IntegerHyperparameter,
     OrdinalHyperparameter,
 )
-from ConfigSpace.read_and_write import json as configspace_json
 
 from tuner.errors import SpaceError
 
@@ -78,9 +78,10 @@ class SearchSpace:
         """
         if seed is not None:
             self.configspace.seed(seed)
-        configurations = self.configspace.sample_configuration(n_configs)
-        if n_configs == 1 and isinstance(configurations, Configuration):
-            configurations = [configurations]
+        if n_configs == 1:
+            configurations = [self.configspace.sample_configuration()]
+        else:
+            configurations = self.configspace.sample_configuration(n_configs)
         return [self.to_dict(configuration) for configuration in configurations]
 
     def to_dict(self, configuration: Configuration | dict[str, Any]) -> dict[str, Any]:
@@ -186,7 +187,9 @@ class SearchSpace:
 
     def to_json(self) -> str:
         """Serialise the space as ConfigSpace JSON, the canonical text used to compare spaces."""
-        return configspace_json.write(self.configspace)
+        buffer = io.StringIO()
+        self.configspace.to_json(buffer)
+        return buffer.getvalue()
 
     def fingerprint(self) -> dict[str, Any]:
         """Return a plain description of the space; two spaces that differ differ here."""
@@ -201,3 +204,8 @@ def _declared_values(hyperparameter: Hyperparameter) -> tuple[Any, ...]:
     if isinstance(hyperparameter, Constant):
         return (hyperparameter.value,)
     raise SpaceError(f"{hyperparameter.name}: has no list of values")
+
+
+def configspace_from_json(text: str) -> ConfigurationSpace:
+    """Read ConfigSpace JSON text, as written by :meth:`SearchSpace.to_json`."""
+    return ConfigurationSpace.from_json(io.StringIO(text))

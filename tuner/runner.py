@@ -14,6 +14,7 @@ from tuner.progress import Progress, ProgressCallback
 from tuner.recorder import ResultsRecorder
 from tuner.spec import Experiment
 from tuner.store import ExperimentStore
+from tuner.warm_start import SPACE_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -143,12 +144,21 @@ def run_experiment(
     store.write_spec(experiment.to_yaml())
     logger.info("experiment %s: recording in %s", spec.name, store.path)
 
+    store.write_bytes(SPACE_FILE, experiment.space.to_json().encode("utf-8"))
     searcher = make_searcher(
-        spec.searcher.name, experiment.space, spec.metric, spec.mode, experiment.searcher_seed, spec.searcher.options
+        spec.searcher.name,
+        experiment.space,
+        spec.metric,
+        spec.mode,
+        experiment.searcher_seed,
+        experiment.searcher_options(),
+        n_trials=spec.trials,
     )
+    prime_searcher(searcher, experiment)
     recorder = ResultsRecorder(store, experiment.space, spec.metric, spec.mode, experiment.max_epochs)
     callbacks: list[Any] = [recorder]
-    progress = ProgressCallback(recorder, spec.trials, emit_progress) if emit_progress else None
+    n_trials = min(spec.trials, len(experiment.design)) if experiment.design else spec.trials
+    progress = ProgressCallback(recorder, n_trials, emit_progress) if emit_progress else None
     if progress is not None:
         callbacks.append(progress)
 
@@ -188,7 +198,35 @@ def run_experiment(
     except Exception as error:  # noqa: BLE001 - Ray Tune raises many types; trial errors do not land here
         recorder.flush()
         raise RunError(f"experiment {spec.name} failed: {type(error).__name__}: {error}") from error
+    finally:
+        close = getattr(searcher, "close", None)
+        if close is not None:
+            close()
     return summarize(spec.name, store.path, recorder, time.monotonic() - started)
+
+
+def prime_searcher(searcher: Any, experiment: Experiment) -> None:
+    """Tell the searcher what is known before the first trial: a warm start and given points.
+
+    Points with a metric value are known results; points without one are starting points, run
+    first and in order (Optuna and SMAC only).
+    """
+    for config, value in experiment.warm_start:
+        searcher.tell_known(config, value)
+    starting_points = []
+    for row in experiment.points:
+        if row.value is None:
+            starting_points.append(row.config)
+        else:
+            searcher.tell_known(row.config, row.value)
+    if starting_points:
+        searcher.add_starting_points(starting_points)
+    if experiment.warm_start or experiment.points:
+        logger.info(
+            "experiment %s: searcher told %d earlier results, %d starting points",
+            experiment.spec.name, len(experiment.warm_start) + len(experiment.points) - len(starting_points),
+            len(starting_points),
+        )
 
 
 def summarize(name: str, path: str, recorder: ResultsRecorder, elapsed_s: float) -> RunSummary:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import re
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,13 +13,14 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from search_spaces import SearchSpace, load_space
+from search_spaces.design_table import DesignRow, read_design_table
 from trainables import REGISTERED, REPORTED_METRICS, argument_names, resolve_trainable
 from tuner.errors import InputError, SpecError
 from tuner.validation import describe_error, format_validation_error
 from tuner.yamlio import dump_yaml, read_yaml
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-SEARCHERS = ("random",)
+SEARCHERS = ("random", "design", "optuna", "smac")
 SCHEDULERS = ("fifo", "asha", "hyperband", "median")
 DEFAULT_STORAGE = "./tuner-results"
 
@@ -35,12 +36,58 @@ class TrainableSpec(_Strict):
     args: dict[str, Any] = Field(default_factory=dict)
 
 
-class SearcherSpec(_Strict):
-    """Which searcher proposes configurations; ``seed`` defaults to the experiment's seed."""
+class SearcherSpec(BaseModel):
+    """Which searcher proposes configurations; ``seed`` defaults to the experiment's seed.
+
+    The searcher's own settings sit beside ``name`` and are checked by its options model below.
+    """
+
+    model_config = ConfigDict(extra="allow", strict=True)
 
     name: str
     seed: int | None = None
-    options: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The searcher's own settings: every key besides ``name`` and ``seed``."""
+        return dict(self.model_extra or {})
+
+
+class RandomOptions(_Strict):
+    """The random searcher takes no settings."""
+
+
+class DesignOptions(_Strict):
+    """``table``: a CSV file with one row per trial, run in order."""
+
+    table: str
+
+
+class OptunaOptions(_Strict):
+    """Optuna's settings; see :class:`tuner.searchers.optuna.OptunaSearcher`."""
+
+    sampler: Literal["tpe", "cmaes", "gp", "qmc", "random"] = "tpe"
+    n_startup_trials: int = Field(default=10, ge=0)
+    multivariate: bool = False
+    constant_liar: bool = True
+    points: str | None = None
+
+
+class SmacOptions(_Strict):
+    """SMAC's settings; see :class:`tuner.searchers.smac.SmacSearcher`."""
+
+    facade: Literal["hpo", "blackbox", "random"] = "hpo"
+    n_initial_configs: int | None = Field(default=None, ge=1)
+    n_trials: int | None = Field(default=None, ge=1)
+    points: str | None = None
+
+
+SEARCHER_OPTIONS: dict[str, type[BaseModel]] = {
+    "random": RandomOptions,
+    "design": DesignOptions,
+    "optuna": OptunaOptions,
+    "smac": SmacOptions,
+}
 
 
 class SchedulerSpec(_Strict):
@@ -83,6 +130,7 @@ class ExperimentSpec(_Strict):
     storage: str = DEFAULT_STORAGE
     seed: int = 0
     max_failures: int = Field(default=0, ge=0)
+    warm_start: str | None = None
 
     @pydantic.field_validator("searcher", "scheduler", mode="before")
     @classmethod
@@ -102,12 +150,27 @@ class ExperimentSpec(_Strict):
 
 @dataclass
 class Experiment:
-    """A validated experiment: the spec, its loaded search space and where it was read from."""
+    """A validated experiment: the spec, its loaded search space and where it was read from.
+
+    ``design`` holds the rows of a design table (searcher ``design``) and ``points`` the starting
+    points and known results given to Optuna or SMAC; both are already checked against the space.
+    """
 
     spec: ExperimentSpec
     space: SearchSpace
     source: str
     base_dir: Path
+    design: list[DesignRow] = field(default_factory=list)
+    points: list[DesignRow] = field(default_factory=list)
+    table_paths: dict[str, str] = field(default_factory=dict)
+    warm_start: list[tuple[dict[str, Any], float | None]] = field(default_factory=list)
+
+    def searcher_options(self) -> dict[str, Any]:
+        """The searcher's settings as its constructor takes them."""
+        options = {key: value for key, value in self.spec.searcher.options.items() if key not in ("table", "points")}
+        if self.spec.searcher.name == "design":
+            options["configs"] = [row.config for row in self.design]
+        return options
 
     @property
     def storage_path(self) -> str:
@@ -125,6 +188,7 @@ class Experiment:
         """The spec as run, with every default filled in."""
         data = self.spec.model_dump(mode="json")
         data["searcher"]["seed"] = self.searcher_seed
+        data["searcher"].update(self.table_paths)
         data["scheduler"]["max_epochs"] = self.max_epochs
         return dump_yaml(data)
 
@@ -191,7 +255,36 @@ def experiment_from_mapping(
     check_scheduler(spec, source)
     check_resources(spec, source)
     space = load_space(spec.space, base_dir, source=f"{source}: space")
-    return Experiment(spec=spec, space=space, source=source, base_dir=base_dir)
+    experiment = Experiment(spec=spec, space=space, source=source, base_dir=base_dir)
+    read_searcher_tables(experiment)
+    if spec.warm_start is not None:
+        from tuner.warm_start import load_warm_start
+
+        experiment.warm_start = load_warm_start(
+            experiment.storage_path, spec.warm_start, space, spec.metric, spec.mode, source
+        )
+    return experiment
+
+
+def read_searcher_tables(experiment: Experiment) -> None:
+    """Read the design table or starting points the searcher names, checked against the space."""
+    options = experiment.spec.searcher.options
+    for key in ("table", "points"):
+        reference = options.get(key)
+        if reference is None:
+            continue
+        path = Path(reference).expanduser()
+        if not path.is_absolute():
+            path = experiment.base_dir / path
+        if not path.is_file():
+            raise SpecError(f"{experiment.source}: searcher.{key}: file {path} not found")
+        metric = experiment.spec.metric if key == "points" else None
+        rows = read_design_table(path, experiment.space, metric)
+        experiment.table_paths[key] = str(path.resolve())
+        if key == "table":
+            experiment.design = rows
+        else:
+            experiment.points = rows
 
 
 def check_trainable(spec: ExperimentSpec, source: str) -> None:
@@ -254,12 +347,30 @@ def check_metric(spec: ExperimentSpec, source: str) -> None:
 
 
 def check_searcher(spec: ExperimentSpec, source: str) -> None:
-    """Check the searcher's name and options."""
-    if spec.searcher.name not in SEARCHERS:
-        raise SpecError(f"{source}: searcher.name must be one of {', '.join(SEARCHERS)}, got {spec.searcher.name!r}")
-    if spec.searcher.name == "random" and spec.searcher.options:
-        unknown = next(iter(spec.searcher.options))
-        raise SpecError(f"{source}: searcher.options.{unknown} is not an option of the random searcher (it takes none)")
+    """Check the searcher's name and its settings."""
+    name = spec.searcher.name
+    if name not in SEARCHERS:
+        raise SpecError(f"{source}: searcher.name must be one of {', '.join(SEARCHERS)}, got {name!r}")
+    options_model = SEARCHER_OPTIONS[name]
+    try:
+        options_model.model_validate(spec.searcher.options)
+    except pydantic.ValidationError as error:
+        first = error.errors()[0]
+        if first["type"] == "extra_forbidden":
+            allowed = ", ".join(["name", "seed", *options_model.model_fields])
+            raise SpecError(
+                f"{source}: searcher.{first['loc'][0]} is not a setting of the {name} searcher (allowed: {allowed})"
+            ) from None
+        first = {**first, "loc": ("searcher", *first["loc"])}
+        raise SpecError(f"{source}: {describe_error(first)}") from None
+    if name == "optuna" and spec.searcher.options.get("sampler") == "gp":
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise SpecError(
+                f"{source}: searcher.sampler 'gp' needs PyTorch, which is not installed; "
+                "install it with 'pip install torch' or choose tpe, cmaes, qmc or random"
+            ) from None
 
 
 def check_scheduler(spec: ExperimentSpec, source: str) -> None:

@@ -84,7 +84,8 @@ def test_spec_recorded_with_defaults(ray_session: Any, make_spec_file: Any, tmp_
     run_experiment(load_experiment(path))
 
     recorded = read_yaml(tmp_path / "results" / "recorded" / "spec.yaml")
-    assert recorded["searcher"] == {"name": "random", "seed": 11, "options": {}}
+    assert recorded["searcher"] == {"name": "random", "seed": 11}
+    assert recorded["warm_start"] is None
     assert recorded["scheduler"]["name"] == "fifo"
     assert recorded["resources"] == {"cpu": 1.0, "gpu": 0.0}
     assert recorded["max_failures"] == 0

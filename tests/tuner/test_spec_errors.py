@@ -17,7 +17,7 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
         "unknown_key",
         {"colour": "red"},
         "colour is not a known key (allowed: name, trainable, space, metric, mode, searcher, trials, slots, "
-        "resources, scheduler, time_budget_s, storage, seed, max_failures)",
+        "resources, scheduler, time_budget_s, storage, seed, max_failures, warm_start)",
     ),
     ("missing_metric", {"metric": None}, "metric is required but missing"),
     ("missing_trainable", {"trainable": None}, "trainable is required but missing"),
@@ -43,7 +43,7 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
         "metric 'test_accuracy' is not allowed: test metrics are reported once at the end and must not steer "
         "the search; use a validation metric such as val_accuracy",
     ),
-    ("unknown_searcher", {"searcher": "bayes"}, "searcher.name must be one of random, got 'bayes'"),
+    ("unknown_searcher", {"searcher": "bayes"}, "searcher.name must be one of random, design, optuna, smac, got 'bayes'"),
     (
         "unknown_scheduler",
         {"scheduler": "pbt"},

@@ -37,6 +37,13 @@ class SpaceSearcher(Searcher):
         self.live_configs: dict[str, dict[str, Any]] = {}
         self.n_suggested = 0
         self.n_completed = 0
+        self.max_concurrent = 1
+        self.history: list[tuple[dict[str, Any], float | None]] = []
+
+    def set_max_concurrency(self, max_concurrent: int) -> bool:
+        """Remember the number of trial slots; Ray Tune's ConcurrencyLimiter still enforces it."""
+        self.max_concurrent = max_concurrent
+        return False
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         """Accept Ray Tune's metric and mode only when they agree with the searcher's own."""
@@ -76,7 +83,16 @@ class SpaceSearcher(Searcher):
             return
         value = None if error else self.objective(result)
         self.n_completed += 1
+        self.history.append((config, value))
         self.learn(trial_id, config, value)
+
+    def tell_known(self, config: dict[str, Any], value: float | None) -> None:
+        """Tell the searcher a result obtained elsewhere: a warm start or a design table's known result.
+
+        ``config`` must be valid in the space; ``value`` is the metric in the experiment's mode.
+        """
+        self.history.append((config, value))
+        self.learn(f"known-{len(self.history)}", config, value)
 
     def objective(self, result: dict | None) -> float | None:
         """The metric of a result as a finite float, or ``None`` when it is missing, NaN or infinite."""
@@ -104,6 +120,7 @@ class SpaceSearcher(Searcher):
             "live_configs": copy.deepcopy(self.live_configs),
             "n_suggested": self.n_suggested,
             "n_completed": self.n_completed,
+            "history": copy.deepcopy(self.history),
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -111,6 +128,7 @@ class SpaceSearcher(Searcher):
         self.live_configs = state["live_configs"]
         self.n_suggested = state["n_suggested"]
         self.n_completed = state["n_completed"]
+        self.history = state.get("history", [])
 
     def save(self, checkpoint_path: str) -> None:
         """Write the state atomically to ``checkpoint_path``."""
