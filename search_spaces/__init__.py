@@ -49,8 +49,12 @@ def load_space_file(path: Path) -> SearchSpace:
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         return space_from_mapping(read_yaml(path), str(path))
+    if suffix == ".pcs":
+        from search_spaces.pcs_format import space_from_pcs
+
+        return space_from_pcs(path)
     if suffix == ".json":
         from search_spaces.json_format import space_from_json
 
         return space_from_json(path)
-    raise SpaceError(f"{path}: unknown search-space format {suffix!r}; use .yaml, .yml or .json")
+    raise SpaceError(f"{path}: unknown search-space format {suffix!r}; use .yaml, .yml, .pcs or .json")

@@ -90,12 +90,18 @@ class OptunaSearcher(ThreadedSearcher):
     ) -> None:
         super().__init__(space, metric, mode, seed)
         self.options = dict(options or {})
+        self._distributions = {name: distribution_of(space[name]) for name in space.names}
+        self.reset_model()
+
+    def model_attributes(self) -> tuple[str, ...]:
+        return ("study", "_open_trials", "_trial_numbers")
+
+    def reset_model(self) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.study = optuna.create_study(
-            direction="maximize" if mode == "max" else "minimize",
-            sampler=make_sampler(self.options.get("sampler", "tpe"), seed, self.options),
+            direction="maximize" if self.mode == "max" else "minimize",
+            sampler=make_sampler(self.options.get("sampler", "tpe"), self.seed, self.options),
         )
-        self._distributions = {name: distribution_of(space[name]) for name in space.names}
         self._open_trials: dict[int, optuna.trial.Trial] = {}
         self._trial_numbers: dict[str, int] = {}
 

@@ -47,8 +47,15 @@ class SmacSearcher(ThreadedSearcher):
     ) -> None:
         super().__init__(space, metric, mode, seed)
         self.options = dict(options or {})
-        self._output_directory = Path(tempfile.mkdtemp(prefix="tuner-smac-"))
         self._n_trials = int(self.options.get("n_trials", n_trials))
+        self.reset_model()
+
+    def model_attributes(self) -> tuple[str, ...]:
+        return ("_smac", "_open", "_crashed", "_costs", "_output_directory")
+
+    def reset_model(self) -> None:
+        # SMAC writes its run history under an output folder; each model gets a private temporary one.
+        self._output_directory = Path(tempfile.mkdtemp(prefix="tuner-smac-"))
         self._smac: Any = None
         self._open: dict[str, TrialInfo] = {}
         self._crashed: list[TrialInfo] = []

@@ -35,6 +35,13 @@ class ThreadedSearcher(SpaceSearcher):
 
     def __init__(self, space: SearchSpace, metric: str, mode: str, seed: int) -> None:
         super().__init__(space, metric, mode, seed)
+        self._starting_points: deque[dict[str, Any]] = deque()
+        # (finished trials so far, seconds) of recent suggest calls, for benchmarks; bounded because
+        # Ray Tune asks again on every step of its loop while a slot is free.
+        self.suggest_timings: deque[tuple[int, float]] = deque(maxlen=200_000)
+        self._init_worker_state()
+
+    def _init_worker_state(self) -> None:
         self._condition = threading.Condition()
         self._ready: deque[dict[str, Any]] = deque()
         self._to_tell: deque[tuple[dict[str, Any], float | None]] = deque()
@@ -42,8 +49,31 @@ class ThreadedSearcher(SpaceSearcher):
         self._closed = False
         self._error: BaseException | None = None
         self._worker: threading.Thread | None = None
-        self._starting_points: deque[dict[str, Any]] = deque()
-        self.suggest_seconds: list[float] = []
+
+    def reset_model(self) -> None:
+        """Create the model afresh, with nothing told; :meth:`__setstate__` then tells the history again."""
+        raise NotImplementedError
+
+    # Ray Tune pickles the searcher with the Tuner. Threads, locks and the libraries' models do not
+    # pickle, so a copy keeps the history and rebuilds its model from it.
+    _UNPICKLED = ("_condition", "_ready", "_to_tell", "_finished", "_closed", "_error", "_worker", "suggest_timings")
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {key: value for key, value in self.__dict__.items() if key not in self._UNPICKLED}
+        for key in self.model_attributes():
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.suggest_timings = deque(maxlen=200_000)
+        self._init_worker_state()
+        self.reset_model()
+        self._to_tell.extend(self.history)
+
+    def model_attributes(self) -> tuple[str, ...]:
+        """Attributes that hold the library's model; :meth:`reset_model` recreates them."""
+        return ()
 
     def add_starting_points(self, configs: list[dict[str, Any]]) -> None:
         """Hand out these configurations first, in order, before the model proposes any."""
@@ -72,7 +102,7 @@ class ThreadedSearcher(SpaceSearcher):
                 self._condition.notify_all()
                 return None
         finally:
-            self.suggest_seconds.append(time.perf_counter() - started)
+            self.suggest_timings.append((self.n_completed, time.perf_counter() - started))
 
     def discard(self, trial_id: str, config: dict[str, Any]) -> None:
         with self._condition:
