@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tuner.errors import ExperimentExistsError, RunError
@@ -32,6 +33,8 @@ class RunSummary:
     best_trial_id: str | None
     best_value: float | None
     elapsed_s: float
+    suggest_timings: list[tuple[int, float, bool]] = field(default_factory=list)
+    """(finished trials so far, seconds, handed out a configuration) of recent suggest calls."""
 
 
 def ensure_ray(verbose: bool = False) -> None:
@@ -202,7 +205,8 @@ def run_experiment(
         close = getattr(searcher, "close", None)
         if close is not None:
             close()
-    return summarize(spec.name, store.path, recorder, time.monotonic() - started)
+    summary = summarize(spec.name, store.path, recorder, time.monotonic() - started)
+    return dataclasses.replace(summary, suggest_timings=list(searcher.suggest_timings))
 
 
 def prime_searcher(searcher: Any, experiment: Experiment) -> None:

@@ -6,6 +6,8 @@ import copy
 import logging
 import math
 import pickle
+import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,9 @@ class SpaceSearcher(Searcher):
         self.n_completed = 0
         self.max_concurrent = 1
         self.history: list[tuple[dict[str, Any], float | None]] = []
+        # (finished trials so far, seconds, handed out a configuration) of recent suggest calls, for
+        # benchmarks; bounded because Ray Tune asks again on every step of its loop while a slot is free.
+        self.suggest_timings: deque[tuple[int, float, bool]] = deque(maxlen=200_000)
 
     def set_max_concurrency(self, max_concurrent: int) -> bool:
         """Remember the number of trial slots; Ray Tune's ConcurrencyLimiter still enforces it."""
@@ -51,6 +56,13 @@ class SpaceSearcher(Searcher):
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         """Return the next configuration, ``None`` to be asked later, or ``Searcher.FINISHED``."""
+        started = time.perf_counter()
+        config = self._suggest_checked(trial_id)
+        handed_out = isinstance(config, dict)
+        self.suggest_timings.append((self.n_completed, time.perf_counter() - started, handed_out))
+        return config
+
+    def _suggest_checked(self, trial_id: str) -> dict[str, Any] | None:
         config = self.propose(trial_id)
         if config is None or config == Searcher.FINISHED:
             return config

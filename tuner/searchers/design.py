@@ -21,7 +21,7 @@ class DesignSearcher(SpaceSearcher):
         self.configs = list(configs)
         self.position = 0
 
-    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+    def _suggest_checked(self, trial_id: str) -> dict[str, Any] | None:
         # A design may repeat a configuration on purpose (replicates), so no duplicate check here.
         if self.position >= len(self.configs):
             return Searcher.FINISHED

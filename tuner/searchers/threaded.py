@@ -36,9 +36,6 @@ class ThreadedSearcher(SpaceSearcher):
     def __init__(self, space: SearchSpace, metric: str, mode: str, seed: int) -> None:
         super().__init__(space, metric, mode, seed)
         self._starting_points: deque[dict[str, Any]] = deque()
-        # (finished trials so far, seconds) of recent suggest calls, for benchmarks; bounded because
-        # Ray Tune asks again on every step of its loop while a slot is free.
-        self.suggest_timings: deque[tuple[int, float]] = deque(maxlen=200_000)
         self._init_worker_state()
 
     def _init_worker_state(self) -> None:
@@ -86,23 +83,25 @@ class ThreadedSearcher(SpaceSearcher):
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         """Hand out a prepared configuration at once, ``None`` while none is ready, or ``FINISHED``."""
         started = time.perf_counter()
-        try:
-            self._start_worker()
-            with self._condition:
-                if self._error is not None:
-                    raise RuntimeError(f"searcher {type(self).__name__} failed: {self._error}") from self._error
-                if self._ready:
-                    config = self._ready.popleft()
-                    self.live_configs[trial_id] = config
-                    self.n_suggested += 1
-                    self._condition.notify_all()
-                    return config
-                if self._finished and not self._to_tell:
-                    return Searcher.FINISHED
+        config = self._take_ready(trial_id)
+        self.suggest_timings.append((self.n_completed, time.perf_counter() - started, isinstance(config, dict)))
+        return config
+
+    def _take_ready(self, trial_id: str) -> dict[str, Any] | None:
+        self._start_worker()
+        with self._condition:
+            if self._error is not None:
+                raise RuntimeError(f"searcher {type(self).__name__} failed: {self._error}") from self._error
+            if self._ready:
+                config = self._ready.popleft()
+                self.live_configs[trial_id] = config
+                self.n_suggested += 1
                 self._condition.notify_all()
-                return None
-        finally:
-            self.suggest_timings.append((self.n_completed, time.perf_counter() - started))
+                return config
+            if self._finished and not self._to_tell:
+                return Searcher.FINISHED
+            self._condition.notify_all()
+            return None
 
     def discard(self, trial_id: str, config: dict[str, Any]) -> None:
         with self._condition:
