@@ -1,4 +1,4 @@
-"""Warm starts: the finished trials of an earlier experiment, told to a new experiment's searcher."""
+"""Warm starts: the finished trials of an earlier experiment, passed to a new experiment's searcher."""
 
 from __future__ import annotations
 

@@ -147,3 +147,24 @@ def test_cli_run_then_leaderboard_csv(
     assert len(lines) == 4
     assert header[:2] == ["trial_id", "status"]
     assert values == sorted(values)
+
+
+def test_time_budget_stops_running_trials(ray_session: Any, make_spec_file: Any, tmp_path: Path) -> None:
+    path = make_spec_file(
+        {
+            "name": "budget",
+            "trainable": {"name": "tests.trainables_for_tests:slow_curve", "args": {"max_epochs": 100}},
+            "trials": 4,
+            "slots": 2,
+            "time_budget_s": 10,
+        }
+    )
+
+    summary = run_experiment(load_experiment(path))
+
+    rows = pq.read_table(tmp_path / "results" / "budget" / "trials.parquet").to_pylist()
+    started = [row for row in rows if row["started_at"] is not None]
+    assert summary.n_terminated == 0
+    assert started
+    assert all(row["status"] == "STOPPED" for row in started)
+    assert all(0 < row["n_epochs"] < 100 for row in started)

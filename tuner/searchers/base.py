@@ -107,7 +107,7 @@ class SpaceSearcher(Searcher):
         self.learn(f"known-{len(self.history)}", config, value)
 
     def objective(self, result: dict | None) -> float | None:
-        """The metric of a result as a finite float, or ``None`` when it is missing, NaN or infinite."""
+        """Return the metric of a result as a finite float, or ``None`` when it is missing, NaN or infinite."""
         if not result or self.metric not in result:
             return None
         try:
@@ -127,7 +127,7 @@ class SpaceSearcher(Searcher):
         """Take a finished trial into account; ``value`` is ``None`` for a failed trial."""
 
     def get_state(self) -> dict[str, Any]:
-        """The searcher's state, for :meth:`set_state` after a restart."""
+        """Return the searcher's state, for :meth:`set_state` after a restart."""
         return {
             "live_configs": copy.deepcopy(self.live_configs),
             "n_suggested": self.n_suggested,

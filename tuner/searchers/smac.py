@@ -137,7 +137,7 @@ class SmacSearcher(ThreadedSearcher):
 
 
 def _never_called(config: Configuration, seed: int = 0) -> float:
-    raise RuntimeError("SMAC's target function is not used: trials run on Ray Tune and are told back")
+    raise RuntimeError("SMAC's target function is unused: trials run on Ray Tune and their results go to SMAC through tell()")
 
 
 def _key(config: dict[str, Any]) -> str:
