@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tuner.errors import TunerError
+from tuner.errors import InputError, TunerError
 from tuner.spec import DEFAULT_STORAGE, load_experiment, resolve_storage
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,11 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--trials", type=int, help="number of trials; overrides the file's")
     run.add_argument("--slots", type=int, help="trials run at once; overrides the file's")
     run.add_argument("--verbose", action="store_true", help="show Ray's logs and tables")
+
+    resume = commands.add_parser("resume", help="continue an interrupted experiment")
+    resume.add_argument("name", help="experiment name")
+    resume.add_argument("--storage", default=DEFAULT_STORAGE, help=f"storage root (default: {DEFAULT_STORAGE})")
+    resume.add_argument("--verbose", action="store_true", help="show Ray's logs and tables")
 
     validate = commands.add_parser("validate", help="check an experiment file without running anything")
     validate.add_argument("spec", type=Path, help="experiment file (YAML)")
@@ -55,9 +60,7 @@ def _print_progress_factory() -> Any:
 
 
 def command_run(arguments: argparse.Namespace) -> int:
-    from tuner.leaderboard import format_leaderboard, leaderboard
     from tuner.runner import run_experiment
-    from tuner.store import ExperimentStore
 
     overrides = {
         "name": arguments.name,
@@ -72,18 +75,38 @@ def command_run(arguments: argparse.Namespace) -> int:
     if sys.stderr.isatty():
         sys.stderr.write("\n")
 
+    return _print_summary(summary, experiment.storage_path)
+
+
+def _print_summary(summary: Any, storage: str) -> int:
+    """Print how a run ended and its leaderboard; return 1 when no trial reported the metric."""
+    from tuner.leaderboard import format_leaderboard, leaderboard
+    from tuner.store import ExperimentStore
+
     print(
         f"experiment {summary.name}: {summary.n_trials} trials, {summary.n_terminated} finished, "
         f"{summary.n_stopped} stopped early, {summary.n_errors} failed, in {summary.elapsed_s:.0f} s"
     )
     print(f"results: {summary.path}")
+    board = leaderboard(ExperimentStore(resolve_storage(storage), summary.name), top=10)
     if summary.best_value is None:
-        print(f"no trial reported {experiment.spec.metric}; see the errors with 'tuner leaderboard {summary.name}'")
+        print(f"no trial reported {board.metric}; see the errors with 'tuner leaderboard {summary.name}'")
         return 1
-    print(f"best trial {summary.best_trial_id}: {experiment.spec.metric} = {summary.best_value:.6g}\n")
-    board = leaderboard(ExperimentStore(experiment.storage_path, summary.name), top=10)
+    print(f"best trial {summary.best_trial_id}: {board.metric} = {summary.best_value:.6g}\n")
     print(format_leaderboard(board, "table"))
     return 0
+
+
+def command_resume(arguments: argparse.Namespace) -> int:
+    from tuner.runner import resume_experiment
+    from tuner.spec import NAME_PATTERN
+
+    if not NAME_PATTERN.match(arguments.name):
+        raise InputError(f"experiment name {arguments.name!r} is invalid: use letters, digits, '_', '.' or '-'")
+    summary = resume_experiment(arguments.storage, arguments.name, verbose=arguments.verbose)
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    return _print_summary(summary, arguments.storage)
 
 
 def command_validate(arguments: argparse.Namespace) -> int:
@@ -114,7 +137,12 @@ def command_leaderboard(arguments: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": command_run, "validate": command_validate, "leaderboard": command_leaderboard}
+COMMANDS = {
+    "run": command_run,
+    "resume": command_resume,
+    "validate": command_validate,
+    "leaderboard": command_leaderboard,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

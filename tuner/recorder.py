@@ -198,6 +198,17 @@ class ResultsRecorder(Callback):
         logger.warning("trial %s failed: %s", trial.trial_id, record.error)
         self._changed(force=True)
 
+    def get_state(self) -> dict[str, Any]:
+        """Every record, saved by Ray Tune with the experiment so that a resumed run keeps them."""
+        return {"trials": self.trials, "results": self.results, "metric_names": self._metric_names}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Take back the records of an interrupted run."""
+        self.trials = state["trials"]
+        self.results = state["results"]
+        self._metric_names = state["metric_names"]
+        self._dirty = True
+
     def on_experiment_end(self, trials: list, **info: Any) -> None:
         for trial in trials:
             record = self._record(trial)

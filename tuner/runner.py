@@ -7,15 +7,17 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
-from tuner.errors import ExperimentExistsError, RunError
+from tuner.errors import ExperimentExistsError, InputError, NotFoundError, RunError
 from tuner.progress import Progress, ProgressCallback
 from tuner.recorder import ResultsRecorder
-from tuner.spec import Experiment
+from tuner.spec import Experiment, experiment_from_mapping, resolve_storage
 from tuner.store import ExperimentStore
 from tuner.warm_start import SPACE_FILE
+from tuner.yamlio import parse_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -165,12 +167,8 @@ def run_experiment(
     if progress is not None:
         callbacks.append(progress)
 
-    trainable = tune.with_resources(
-        make_trial_function(spec.trainable.name, spec.trainable.args, spec.seed),
-        {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
-    )
     tuner = tune.Tuner(
-        trainable,
+        make_trainable(experiment),
         tune_config=tune.TuneConfig(
             metric=spec.metric,
             mode=spec.mode,
@@ -207,6 +205,81 @@ def run_experiment(
             close()
     summary = summarize(spec.name, store.path, recorder, time.monotonic() - started)
     return dataclasses.replace(summary, suggest_timings=list(searcher.suggest_timings))
+
+
+def make_trainable(experiment: Experiment) -> Any:
+    """The experiment's trainable as a Ray Tune function trainable with its per-trial resources."""
+    from ray import tune
+
+    spec = experiment.spec
+    return tune.with_resources(
+        make_trial_function(spec.trainable.name, spec.trainable.args, spec.seed),
+        {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
+    )
+
+
+def recorded_experiment(store: ExperimentStore) -> Experiment:
+    """Rebuild an experiment from its spec.yaml and space.json, as it was when it started."""
+    from search_spaces import SearchSpace
+    from search_spaces.model import configspace_from_json
+
+    source = f"{store.path}/spec.yaml"
+    data = parse_yaml(store.read_spec(), source)
+    space_text = store.read_bytes(SPACE_FILE).decode("utf-8")
+    space = SearchSpace(configspace_from_json(space_text), f"{store.path}/{SPACE_FILE}")
+    return experiment_from_mapping(data, source, Path(store.path), recorded_space=space)
+
+
+def resume_experiment(storage: str, name: str, verbose: bool = False) -> RunSummary:
+    """Continue an interrupted experiment from Ray Tune's saved state in ``<storage>/<name>/``.
+
+    Finished trials keep their records; unfinished ones continue from their last checkpoint, or
+    start again when they have none. Failed trials are not run again. Progress goes through the
+    progress callback of the original run.
+    """
+    from ray import tune
+
+    store = ExperimentStore(resolve_storage(storage), name)
+    if not store.exists():
+        raise NotFoundError(f"experiment {name!r} not found in {store.storage}")
+    experiment = recorded_experiment(store)
+    if not tune.Tuner.can_restore(store.path):
+        raise InputError(f"experiment {name!r} in {store.storage} has no Ray Tune state to resume from")
+
+    if not verbose:
+        quiet_ray_logs()
+    ensure_ray(verbose)
+    logger.info("experiment %s: resuming from %s", name, store.path)
+    tuner = tune.Tuner.restore(store.path, trainable=make_trainable(experiment), resume_unfinished=True)
+    started = time.monotonic()
+    try:
+        tuner.fit()
+    except Exception as error:  # noqa: BLE001 - Ray Tune raises many types; trial errors do not land here
+        raise RunError(f"experiment {name} failed to resume: {type(error).__name__}: {error}") from error
+    return summarize_table(name, store, experiment.spec.mode, time.monotonic() - started)
+
+
+def summarize_table(name: str, store: ExperimentStore, mode: str, elapsed_s: float) -> RunSummary:
+    """Count trials by status and find the best one, from the experiment's trials table."""
+    from tuner.leaderboard import experiment_objective
+
+    metric, mode = experiment_objective(store)
+    rows = store.read_trials().to_pylist()
+    statuses = [row["status"] for row in rows]
+    scored = [row for row in rows if row.get(metric) is not None]
+    pick = max if mode == "max" else min
+    best = pick(scored, key=lambda row: row[metric]) if scored else None
+    return RunSummary(
+        name=name,
+        path=store.path,
+        n_trials=len(rows),
+        n_terminated=statuses.count("TERMINATED"),
+        n_stopped=statuses.count("STOPPED"),
+        n_errors=statuses.count("ERROR"),
+        best_trial_id=best["trial_id"] if best else None,
+        best_value=best[metric] if best else None,
+        elapsed_s=elapsed_s,
+    )
 
 
 def prime_searcher(searcher: Any, experiment: Experiment) -> None:

@@ -232,9 +232,17 @@ def load_experiment(path: Path, overrides: dict[str, Any] | None = None) -> Expe
 
 
 def experiment_from_mapping(
-    data: Any, source: str, base_dir: Path, overrides: dict[str, Any] | None = None
+    data: Any,
+    source: str,
+    base_dir: Path,
+    overrides: dict[str, Any] | None = None,
+    recorded_space: SearchSpace | None = None,
 ) -> Experiment:
-    """Validate an already parsed experiment mapping; see :func:`load_experiment`."""
+    """Validate an already parsed experiment mapping; see :func:`load_experiment`.
+
+    ``recorded_space`` replaces the space the mapping names, and the warm start is not read
+    again: a resumed experiment uses what was recorded when it started.
+    """
     if not isinstance(data, dict):
         raise SpecError(f"{source}: an experiment file must be a mapping of keys to values, got {data!r}")
     data = dict(data)
@@ -254,10 +262,10 @@ def experiment_from_mapping(
     check_searcher(spec, source)
     check_scheduler(spec, source)
     check_resources(spec, source)
-    space = load_space(spec.space, base_dir, source=f"{source}: space")
+    space = recorded_space or load_space(spec.space, base_dir, source=f"{source}: space")
     experiment = Experiment(spec=spec, space=space, source=source, base_dir=base_dir)
     read_searcher_tables(experiment)
-    if spec.warm_start is not None:
+    if spec.warm_start is not None and recorded_space is None:
         from tuner.warm_start import load_warm_start
 
         experiment.warm_start = load_warm_start(
