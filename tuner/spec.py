@@ -68,7 +68,7 @@ class OptunaOptions(_Strict):
 
     sampler: Literal["tpe", "cmaes", "gp", "qmc", "random"] = "tpe"
     n_startup_trials: int = Field(default=10, ge=0)
-    multivariate: bool = False
+    multivariate: bool | None = None
     constant_liar: bool = True
     points: str | None = None
 

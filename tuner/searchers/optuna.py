@@ -34,18 +34,21 @@ OPTIONS = ("sampler", "n_startup_trials", "multivariate", "constant_liar")
 MAX_FORBIDDEN_DRAWS = 1000
 
 
-def make_sampler(name: str, seed: int, options: dict[str, Any]) -> optuna.samplers.BaseSampler:
-    """Create the Optuna sampler called ``name`` with the searcher's options."""
+def make_sampler(name: str, seed: int, options: dict[str, Any], conditional: bool) -> optuna.samplers.BaseSampler:
+    """Create the Optuna sampler called ``name`` with the searcher's options.
+
+    ``conditional`` says whether the space has conditions; multivariate TPE then groups trials by
+    their sets of active hyperparameters, as it cannot model them together otherwise.
+    """
     n_startup_trials = options.get("n_startup_trials", 10)
     if name == "tpe":
-        multivariate = options.get("multivariate", False)
+        # None keeps Optuna's own default: multivariate TPE for a single objective (Optuna 5.1).
+        multivariate = options.get("multivariate")
         return optuna.samplers.TPESampler(
             seed=seed,
             n_startup_trials=n_startup_trials,
             multivariate=multivariate,
-            # Grouping lets multivariate TPE model conditional spaces, whose trials differ in their
-            # sets of active hyperparameters.
-            group=multivariate,
+            group=conditional and multivariate is not False,
             constant_liar=options.get("constant_liar", True),
         )
     if name == "cmaes":
@@ -76,8 +79,9 @@ class OptunaSearcher(ThreadedSearcher):
     """Optuna (TPE by default) as a Ray Tune searcher.
 
     Options: ``sampler`` (tpe, cmaes, gp, qmc, random), ``n_startup_trials`` (random trials before
-    the model is used, default 10), ``multivariate`` (TPE only, default false), ``constant_liar``
-    (TPE only, default true: running trials count as bad, so parallel slots spread out).
+    the model is used, default 10), ``multivariate`` (TPE only; unset keeps Optuna's default, which
+    is multivariate for one objective), ``constant_liar`` (TPE only, default true: running trials
+    count as bad, so parallel slots spread out).
 
     Warning:
         The ``gp`` sampler needs PyTorch, which is not a dependency of this project; install it
@@ -100,7 +104,12 @@ class OptunaSearcher(ThreadedSearcher):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.study = optuna.create_study(
             direction="maximize" if self.mode == "max" else "minimize",
-            sampler=make_sampler(self.options.get("sampler", "tpe"), self.seed, self.options),
+            sampler=make_sampler(
+                self.options.get("sampler", "tpe"),
+                self.seed,
+                self.options,
+                conditional=bool(self.space.configspace.conditions),
+            ),
         )
         self._open_trials: dict[int, optuna.trial.Trial] = {}
         self._trial_numbers: dict[str, int] = {}
