@@ -28,6 +28,11 @@ REPORTED_METRICS: dict[str, tuple[str, ...]] = {
     "hartmann6": ("value", "regret"),
 }
 
+# Checks of a registered trainable's arguments that need more than their types: the search space
+# or the experiment file's folder. Each is ``module:function`` taking (args, space, base_dir,
+# source), raising SpecError, and returning the arguments as the trials get them.
+ARGUMENT_CHECKS: dict[str, str] = {}
+
 
 def resolve_trainable(reference: str) -> Callable[..., Any]:
     """Import the trainable that ``reference`` names: a registered name or ``module:function``."""
@@ -44,6 +49,15 @@ def resolve_trainable(reference: str) -> Callable[..., Any]:
     if function is None or not callable(function):
         raise SpecError(f"trainable.name: module {module_name!r} has no function {function_name!r}")
     return function
+
+
+def resolve_argument_check(reference: str) -> Callable[..., Any] | None:
+    """Import the argument check of a registered trainable, or return ``None`` when it has none."""
+    target = ARGUMENT_CHECKS.get(reference)
+    if target is None:
+        return None
+    module_name, _, function_name = target.partition(":")
+    return getattr(importlib.import_module(module_name), function_name)
 
 
 def argument_names(function: Callable[..., Any]) -> list[str]:
