@@ -1,4 +1,4 @@
-"""What is run: the Keras CNN, benchmark functions, and any ``module:function`` a user names.
+"""What is run: the Keras CNN, command-line programs, benchmark functions, and any ``module:function``.
 
 A trainable is a function ``train(config, **args)``: ``config`` holds one trial's hyperparameters
 (inactive ones absent) and ``args`` the experiment's fixed arguments. It reports results with
@@ -16,6 +16,7 @@ from tuner.errors import SpecError
 
 REGISTERED: dict[str, str] = {
     "keras_cnn": "trainables.keras_cnn:train",
+    "command": "trainables.command:train",
     "branin": "trainables.functions:branin",
     "hartmann6": "trainables.functions:hartmann6",
 }
@@ -31,7 +32,14 @@ REPORTED_METRICS: dict[str, tuple[str, ...]] = {
 # Checks of a registered trainable's arguments that need more than their types: the search space
 # or the experiment file's folder. Each is ``module:function`` taking (args, space, base_dir,
 # source), raising SpecError, and returning the arguments as the trials get them.
-ARGUMENT_CHECKS: dict[str, str] = {}
+ARGUMENT_CHECKS: dict[str, str] = {
+    "command": "trainables.command:check_arguments",
+}
+
+# Trainables whose trials run programs of their own. Ray Tune 2.60 keeps the actor of a stopped
+# trial for reuse without ending the trial's function until the actor is reused or released, so
+# these get a fresh actor per trial and a stopped trial's processes end at once.
+RUNS_PROCESSES: frozenset[str] = frozenset({"command"})
 
 
 def resolve_trainable(reference: str) -> Callable[..., Any]:
