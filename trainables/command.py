@@ -367,7 +367,10 @@ class TrialFolder:
             return False
 
     def upload(self) -> None:
-        """Copy the working folder to the trial folder in the storage; nothing to do when local."""
+        """Copy the working folder to the trial folder in the storage; nothing to do when local.
+
+        NOTE: tested against a local file system wrapped as another one, not against S3 itself.
+        """
         if self.is_local:
             return
         import pyarrow.fs as pafs
@@ -479,8 +482,8 @@ class CommandTrial:
             **{name: format_value(value) for name, value in config.items()},
         }
         self.env = command_environment(arguments, config, self.values, self.folder, seed)
-        self.collector = MetricCollector(metric)
         self.log = OutputLog(self.folder.path / LOG_FILE)
+        self.collector = MetricCollector(metric, on_warning=lambda message: self.log.write_note(f"warning: {message}"))
         self.deadline = time.monotonic() + arguments.time_limit_s if arguments.time_limit_s is not None else None
 
     def run(self) -> None:

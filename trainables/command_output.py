@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 logger = logging.getLogger(__name__)
@@ -130,10 +131,12 @@ class MetricCollector:
     reported at once. Every result contains the experiment's ``metric``, so a progress line that
     would give a result without it is kept for the next result instead, with one warning.
     Metrics printed after the last progress line form the final result (:meth:`final_result`).
-    A SAT line from a SMAC wrapper gives ``metric`` the run's quality.
+    A SAT line from a SMAC wrapper gives ``metric`` the run's quality. Warnings go to this module's
+    logger and, when given, to ``on_warning`` as well.
     """
 
     metric: str
+    on_warning: Callable[[str], None] | None = None
     pending: dict[str, int | float] = field(default_factory=dict)
     n_results: int = 0
     last_metric_value: int | float | None = None
@@ -213,20 +216,22 @@ class MetricCollector:
             return
         self._warned_lines.add(text)
         if len(self._warned_lines) > _MAX_WARNINGS:
-            logger.warning("more output lines look like metrics but do not parse; further ones are not logged")
+            self._warn("more output lines look like metrics but do not parse; further ones are not logged")
             return
-        logger.warning(
-            "output line %d looks like metrics but does not parse (%s), so it is ignored: %r",
-            self.n_lines, reason, text,
-        )
+        self._warn(f"output line {self.n_lines} looks like metrics but does not parse ({reason}), so it is ignored: {text!r}")
 
     def _warn_progress_without_metric(self, line: str) -> None:
         if self._warned_progress_without_metric:
             return
         self._warned_progress_without_metric = True
-        logger.warning(
-            "output line %d carries epoch, step or training_iteration but no %s, so it is not reported as a "
-            "result on its own; print the experiment's metric on the same line, or before it: %r",
-            self.n_lines, self.metric, line.rstrip("\r\n"),
+        text = line.rstrip("\r\n")
+        self._warn(
+            f"output line {self.n_lines} carries epoch, step or training_iteration but no {self.metric}, so it is "
+            f"not reported as a result on its own; print the experiment's metric on the same line, or before it: {text!r}"
         )
+
+    def _warn(self, message: str) -> None:
+        logger.warning("%s", message)
+        if self.on_warning is not None:
+            self.on_warning(message)
 

@@ -181,6 +181,21 @@ def test_unparsed_metric_line_warned_once(caplog: pytest.LogCaptureFixture) -> N
     assert collector.final_result() is None
 
 
+def test_warnings_passed_to_callback() -> None:
+    messages: list[str] = []
+    collector = MetricCollector("value", on_warning=messages.append)
+
+    collector.add_line("value=fast")
+    collector.add_line("epoch=1 loss=0.2")
+
+    assert messages == [
+        "output line 1 looks like metrics but does not parse (value: 'fast' is not a number), so it is ignored: "
+        "'value=fast'",
+        "output line 2 carries epoch, step or training_iteration but no value, so it is not reported as a result "
+        "on its own; print the experiment's metric on the same line, or before it: 'epoch=1 loss=0.2'",
+    ]
+
+
 def test_unparsed_metric_warnings_are_capped(caplog: pytest.LogCaptureFixture) -> None:
     collector = MetricCollector("value")
 

@@ -109,6 +109,7 @@ def test_colon_and_space_lines_give_final_result(
         "final",
         READ_X1 + """
 print("computing")
+print("accuracy=95%")
 print(f"value: {x1 * 2}")
 print("regret 0.5")
 """,
@@ -124,6 +125,12 @@ print("regret 0.5")
         assert trial["value"] == trial["config.x1"] * 2
         assert trial["last.regret"] == 0.5
         assert trial["n_epochs"] == 1
+        log = (Path(trial["trial_dir"]) / "process_output.log").read_text().splitlines()
+        assert log.count("accuracy=95%") == 1
+        assert log.count(
+            "[tuner] warning: output line 2 looks like metrics but does not parse (accuracy: '95%' is not a "
+            "number), so it is ignored: 'accuracy=95%'"
+        ) == 1
 
 
 def test_smac_result_line_reports_quality(ray_session: Any, make_command_experiment: Any, tmp_path: Path) -> None:
