@@ -5,6 +5,7 @@ that can be signalled at once. Ending the group sends SIGTERM, waits up to ``kil
 seconds for every member to exit, then sends SIGKILL. A watchdog process (see
 ``command_watchdog.py``) ends the group too if the trial process dies before it could.
 :func:`run_until_done` waits for a program while watching the time limit and stop requests.
+Sessions, process groups and ``fork`` make this POSIX only (Linux and macOS).
 """
 
 from __future__ import annotations
