@@ -1,4 +1,4 @@
-"""What is run: the Keras CNN, benchmark functions, and any ``module:function`` a user names.
+"""What is run: the Keras CNN, command-line programs, benchmark functions, and any ``module:function``.
 
 A trainable is a function ``train(config, **args)``: ``config`` holds one trial's hyperparameters
 (inactive ones absent) and ``args`` the experiment's fixed arguments. It reports results with
@@ -16,6 +16,7 @@ from tuner.errors import SpecError
 
 REGISTERED: dict[str, str] = {
     "keras_cnn": "trainables.keras_cnn:train",
+    "command": "trainables.command:train",
     "branin": "trainables.functions:branin",
     "hartmann6": "trainables.functions:hartmann6",
 }
@@ -27,6 +28,18 @@ REPORTED_METRICS: dict[str, tuple[str, ...]] = {
     "branin": ("value", "regret"),
     "hartmann6": ("value", "regret"),
 }
+
+# Checks of a registered trainable's arguments that need more than their types: the search space
+# or the experiment file's folder. Each is ``module:function`` taking (args, space, base_dir,
+# source), raising SpecError, and returning the arguments as the trials get them.
+ARGUMENT_CHECKS: dict[str, str] = {
+    "command": "trainables.command:check_arguments",
+}
+
+# Trainables whose trials run programs of their own. Ray Tune 2.60 keeps the actor of a stopped
+# trial for reuse without ending the trial's function until the actor is reused or released, so
+# these get a fresh actor per trial and a stopped trial's processes end at once.
+RUNS_PROCESSES: frozenset[str] = frozenset({"command"})
 
 
 def resolve_trainable(reference: str) -> Callable[..., Any]:
@@ -44,6 +57,15 @@ def resolve_trainable(reference: str) -> Callable[..., Any]:
     if function is None or not callable(function):
         raise SpecError(f"trainable.name: module {module_name!r} has no function {function_name!r}")
     return function
+
+
+def resolve_argument_check(reference: str) -> Callable[..., Any] | None:
+    """Import the argument check of a registered trainable, or return ``None`` when it has none."""
+    target = ARGUMENT_CHECKS.get(reference)
+    if target is None:
+        return None
+    module_name, _, function_name = target.partition(":")
+    return getattr(importlib.import_module(module_name), function_name)
 
 
 def argument_names(function: Callable[..., Any]) -> list[str]:

@@ -96,7 +96,8 @@ class ResultsRecorder(Callback):
     """Records every trial and every reported result, writing the tables at most every ``flush_interval_s``.
 
     The final tables are written when the experiment ends. Status ``STOPPED`` marks a trial that a
-    scheduler, a stopper or the time budget ended before its trainable returned.
+    scheduler, a stopper or the time budget ended before its trainable returned, and a trial whose
+    stop was requested (``control/stop/<trial_id>``) even when its trainable returned.
     """
 
     def __init__(
@@ -187,6 +188,10 @@ class ResultsRecorder(Callback):
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         record = self._record(trial)
         record.status = self._final_status(record, returned=bool(trial.last_result.get("done")))
+        if record.status == "TERMINATED" and self._stop_requested(trial.trial_id):
+            # A trainable that watches for stop requests itself, such as the command trainable,
+            # returns normally when it ends its run on one.
+            record.status = "STOPPED"
         record.ended_at = _now()
         self._changed()
 
@@ -233,6 +238,16 @@ class ResultsRecorder(Callback):
             ran_all_epochs = self.max_epochs is not None and record.n_epochs >= self.max_epochs
             return "TERMINATED" if ran_all_epochs else "STOPPED"
         return "TERMINATED" if returned else "STOPPED"
+
+    def _stop_requested(self, trial_id: str) -> bool:
+        try:
+            return trial_id in self.store.stop_requests()
+        except OSError as error:
+            logger.warning(
+                "could not read the stop requests of %s (%s), so trial %s is recorded as TERMINATED",
+                self.store.path, error, trial_id,
+            )
+            return False
 
     def _better(self, value: float, incumbent: float | None) -> bool:
         if incumbent is None:

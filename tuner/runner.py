@@ -7,10 +7,11 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from trainables import RUNS_PROCESSES
 from tuner.errors import ExperimentExistsError, InputError, NotFoundError, RunError
 from tuner.progress import Progress, ProgressCallback
 from tuner.recorder import ResultsRecorder
@@ -57,11 +58,13 @@ def ensure_ray(verbose: bool = False) -> None:
         ray.init(include_dashboard=False, **options)
 
 
-def make_trial_function(reference: str, args: dict[str, Any], seed: int) -> Callable[[dict[str, Any]], None]:
+def make_trial_function(
+    reference: str, args: dict[str, Any], seed: int, metric: str
+) -> Callable[[dict[str, Any]], None]:
     """Wrap a trainable as a Ray Tune function trainable with its fixed arguments.
 
-    The trainable gets the experiment's seed as ``seed`` when it takes one and the spec does not
-    set it.
+    The trainable gets the experiment's seed as ``seed`` and its metric as ``metric`` when it
+    takes them and the spec does not set them.
     """
 
     def run_trial(config: dict[str, Any]) -> None:
@@ -69,8 +72,11 @@ def make_trial_function(reference: str, args: dict[str, Any], seed: int) -> Call
 
         function = resolve_trainable(reference)
         arguments = dict(args)
-        if "seed" in argument_names(function) and "seed" not in arguments:
+        accepted = argument_names(function)
+        if "seed" in accepted and "seed" not in arguments:
             arguments["seed"] = seed
+        if "metric" in accepted and "metric" not in arguments:
+            arguments["metric"] = metric
         function(config, **arguments)
 
     run_trial.__name__ = reference.replace(":", ".").replace(".", "_")
@@ -177,7 +183,7 @@ def run_experiment(
             num_samples=spec.trials,
             max_concurrent_trials=spec.slots,
             time_budget_s=spec.time_budget_s,
-            reuse_actors=True,
+            reuse_actors=spec.trainable.name not in RUNS_PROCESSES,
             trial_dirname_creator=trial_dirname,
         ),
         run_config=tune.RunConfig(
@@ -213,7 +219,7 @@ def make_trainable(experiment: Experiment) -> Any:
 
     spec = experiment.spec
     return tune.with_resources(
-        make_trial_function(spec.trainable.name, spec.trainable.args, spec.seed),
+        make_trial_function(spec.trainable.name, spec.trainable.args, spec.seed, spec.metric),
         {"cpu": spec.resources.cpu, "gpu": spec.resources.gpu},
     )
 

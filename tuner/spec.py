@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from search_spaces import SearchSpace, load_space
 from search_spaces.design_table import DesignRow, read_design_table
-from trainables import REGISTERED, REPORTED_METRICS, argument_names, resolve_trainable
+from trainables import REGISTERED, REPORTED_METRICS, argument_names, resolve_argument_check, resolve_trainable
 from tuner.errors import InputError, SpecError
 from tuner.validation import describe_error, format_validation_error
 from tuner.yamlio import dump_yaml, read_yaml
@@ -257,12 +257,12 @@ def experiment_from_mapping(
     except pydantic.ValidationError as error:
         raise SpecError(format_validation_error(error, source, ExperimentSpec)) from None
 
-    check_trainable(spec, source)
+    space = recorded_space or load_space(spec.space, base_dir, source=f"{source}: space")
+    check_trainable(spec, space, base_dir, source)
     check_metric(spec, source)
     check_searcher(spec, source)
     check_scheduler(spec, source)
     check_resources(spec, source)
-    space = recorded_space or load_space(spec.space, base_dir, source=f"{source}: space")
     experiment = Experiment(spec=spec, space=space, source=source, base_dir=base_dir)
     read_searcher_tables(experiment)
     if spec.warm_start is not None and recorded_space is None:
@@ -295,12 +295,21 @@ def read_searcher_tables(experiment: Experiment) -> None:
             experiment.points = rows
 
 
-def check_trainable(spec: ExperimentSpec, source: str) -> None:
-    """Check that the trainable exists and takes the given arguments with the right types."""
+def check_trainable(spec: ExperimentSpec, space: SearchSpace, base_dir: Path, source: str) -> None:
+    """Check that the trainable exists and takes the given arguments with the right types.
+
+    A registered trainable with an argument check (``trainables.ARGUMENT_CHECKS``) is checked by it
+    instead of by its signature, and ``spec.trainable.args`` is replaced by the arguments it
+    returns, such as paths made absolute against ``base_dir``.
+    """
     try:
         function = resolve_trainable(spec.trainable.name)
     except SpecError as error:
         raise SpecError(f"{source}: {error}") from None
+    argument_check = resolve_argument_check(spec.trainable.name)
+    if argument_check is not None:
+        spec.trainable.args = argument_check(spec.trainable.args, space, base_dir, source)
+        return
     allowed = argument_names(function)
     for key in spec.trainable.args:
         if key not in allowed:

@@ -52,7 +52,7 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
     (
         "unknown_trainable",
         {"trainable": {"name": "resnet"}},
-        "trainable.name must be a registered trainable (branin, hartmann6, keras_cnn) or module:function, "
+        "trainable.name must be a registered trainable (branin, command, hartmann6, keras_cnn) or module:function, "
         "got 'resnet'",
     ),
     (
