@@ -12,8 +12,9 @@ from typing import Any
 from tuner.errors import ExperimentExistsError, RunError
 from tuner.progress import Progress, ProgressCallback
 from tuner.recorder import ResultsRecorder
+from tuner.run_control import ExperimentHeartbeat, StopRequestStopper
 from tuner.spec import Experiment
-from tuner.store import ExperimentStore
+from tuner.store import ExperimentStore, trial_folder
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def make_trial_function(reference: str, args: dict[str, Any], seed: int) -> Call
 
 def trial_dirname(trial: Any) -> str:
     """Name trial folders ``trial_<id>``, short and predictable for the API."""
-    return f"trial_{trial.trial_id}"
+    return trial_folder(trial.trial_id)
 
 
 def quiet_ray_logs() -> None:
@@ -147,7 +148,8 @@ def run_experiment(
         spec.searcher.name, experiment.space, spec.metric, spec.mode, experiment.searcher_seed, spec.searcher.options
     )
     recorder = ResultsRecorder(store, experiment.space, spec.metric, spec.mode, experiment.max_epochs)
-    callbacks: list[Any] = [recorder]
+    heartbeat = ExperimentHeartbeat(store)
+    callbacks: list[Any] = [recorder, heartbeat]
     progress = ProgressCallback(recorder, spec.trials, emit_progress) if emit_progress else None
     if progress is not None:
         callbacks.append(progress)
@@ -173,21 +175,33 @@ def run_experiment(
             name=spec.name,
             storage_path=experiment.storage_path,
             callbacks=callbacks,
+            stop=StopRequestStopper(store),
             verbose=2 if verbose else 0,
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
             checkpoint_config=tune.CheckpointConfig(
                 num_to_keep=1, checkpoint_score_attribute=spec.metric, checkpoint_score_order=spec.mode
             ),
             log_to_file=True,
+            # Ray Tune writes a trial's stdout and stderr into its working directory, a local
+            # staging folder. Syncing artifacts copies them into the trial folder in the storage
+            # when the trial ends, but not on every checkpoint, because that sync blocks the trial.
+            sync_config=tune.SyncConfig(sync_artifacts=True, sync_artifacts_on_checkpoint=False),
         ),
     )
 
     started = time.monotonic()
+    heartbeat.start()
     try:
         tuner.fit()
+    except KeyboardInterrupt:
+        recorder.flush()
+        heartbeat.end("interrupted")
+        raise
     except Exception as error:  # noqa: BLE001 - Ray Tune raises many types; trial errors do not land here
         recorder.flush()
+        heartbeat.end("failed")
         raise RunError(f"experiment {spec.name} failed: {type(error).__name__}: {error}") from error
+    heartbeat.end("finished")
     return summarize(spec.name, store.path, recorder, time.monotonic() - started)
 
 
