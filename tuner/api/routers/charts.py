@@ -1,0 +1,60 @@
+"""Charts as PNG: the metric over trials with the best so far, against each hyperparameter, and learning curves.
+
+A chart is drawn again only when the table it shows has changed; until then the cached PNG is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from tuner.api.charts import hyperparameter_chart, learning_curves_chart, progress_chart
+from tuner.api.dependencies import ReadAccess, Reader, Store
+from tuner.store import RESULTS_FILE, TRIALS_FILE
+
+router = APIRouter(prefix="/api/experiments/{name}/charts", tags=["charts"], dependencies=[ReadAccess])
+
+PNG_RESPONSE = {200: {"content": {"image/png": {}}, "description": "a PNG image"}}
+
+
+def _png(content: bytes) -> Response:
+    return Response(content, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/progress.png", response_class=Response, responses=PNG_RESPONSE)
+def chart_progress(store: Store, reader: Reader) -> Response:
+    """Draw the metric of every trial in the order trials started, coloured by status, with the best value so far."""
+    metric, mode = reader.objective(store)
+
+    def draw() -> bytes:
+        return progress_chart(reader.trials(store), metric, mode)
+
+    return _png(reader.cached(store, TRIALS_FILE, ("chart", "progress"), draw, missing=draw))
+
+
+@router.get("/hyperparameters.png", response_class=Response, responses=PNG_RESPONSE)
+def chart_hyperparameters(store: Store, reader: Reader) -> Response:
+    """Draw the metric against each hyperparameter, one small chart per hyperparameter."""
+    metric, _ = reader.objective(store)
+
+    def draw() -> bytes:
+        return hyperparameter_chart(reader.trials(store), metric)
+
+    return _png(reader.cached(store, TRIALS_FILE, ("chart", "hyperparameters"), draw, missing=draw))
+
+
+@router.get("/learning-curves.png", response_class=Response, responses=PNG_RESPONSE)
+def chart_learning_curves(
+    store: Store,
+    reader: Reader,
+    top: Annotated[int, Query(ge=1, le=20, description="how many of the best trials to draw")] = 5,
+) -> Response:
+    """Draw the metric per epoch of the best trials."""
+    metric, mode = reader.objective(store)
+
+    def draw() -> bytes:
+        return learning_curves_chart(reader.trials(store), reader.results(store), metric, mode, top)
+
+    return _png(reader.cached(store, RESULTS_FILE, ("chart", "learning-curves", str(top)), draw, missing=draw))
