@@ -12,7 +12,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
@@ -131,6 +131,15 @@ def trial_view(row: dict[str, Any], metric: str) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _CachedFile:
+    """The parsed content of one version of a file, and values derived from exactly that content."""
+
+    content: Any
+    version: tuple[int | None, int] | None = None
+    derived: dict[tuple[str, ...], Any] = field(default_factory=dict)
+
+
 class ExperimentReader:
     """Reads the experiments under ``storage``, a local folder or a URI such as ``s3://bucket/path``.
 
@@ -142,7 +151,7 @@ class ExperimentReader:
     def __init__(self, storage: str, max_cached_files: int = 64) -> None:
         self.storage = storage
         self.max_cached_files = max_cached_files
-        self._cache: OrderedDict[tuple[str, ...], tuple[tuple[int | None, int], Any]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], _CachedFile] = OrderedDict()
         self._lock = threading.Lock()
 
     def store(self, name: str) -> ExperimentStore:
@@ -156,55 +165,76 @@ class ExperimentReader:
         """Names of the experiments in the storage, sorted."""
         return list_experiments(self.storage)
 
-    # Cached reads. Public so that other views of a file, such as charts, share the cache.
+    # Cached reads.
 
-    def cached(
+    def _file(
+        self, store: ExperimentStore, filename: str, read: Callable[[], Any], missing: Callable[[], Any] | None
+    ) -> _CachedFile:
+        """Return the parsed ``filename``, read again only when its size or modification time changed.
+
+        When the file does not exist, returns ``missing()`` uncached, or raises
+        :class:`NotFoundError` when ``missing`` is not given.
+        """
+        info = store.file_info(filename)
+        if info is None:
+            if missing is None:
+                raise NotFoundError(f"{filename} of experiment {store.name!r} not found")
+            return _CachedFile(missing())
+        key = (store.path, filename)
+        version = (info.mtime_ns, info.size)
+        with self._lock:
+            entry = self._cache.get(key)
+            if entry is not None and entry.version == version:
+                self._cache.move_to_end(key)
+                return entry
+        # Read outside the lock so that a slow read does not hold up readers of other files. If
+        # the file is replaced between the status call and the read, the entry carries the older
+        # version and is read again on the next call.
+        entry = _CachedFile(read(), version)
+        with self._lock:
+            self._cache[key] = entry
+            self._cache.move_to_end(key)
+            while len(self._cache) > self.max_cached_files:
+                self._cache.popitem(last=False)
+        return entry
+
+    def derived(
         self,
         store: ExperimentStore,
         filename: str,
         key: tuple[str, ...],
-        build: Callable[[], Any],
-        missing: Callable[[], Any] | None = None,
+        build: Callable[[Any], Any],
+        missing: Callable[[], Any],
     ) -> Any:
-        """Return the value ``build`` makes from ``filename``, reused while the file is unchanged.
+        """Return ``build(content)`` for the parsed ``filename``, computed once per version of the file.
 
-        When the file does not exist, returns ``missing()``, or raises :class:`NotFoundError`
-        when ``missing`` is not given.
+        The value is kept with the very content it was built from, so a value derived from one
+        version of a table is never used with another. ``missing`` makes the content of a file
+        that does not exist yet.
         """
-        info = store.file_info(filename)
-        if info is None:
-            if missing is not None:
-                return missing()
-            raise NotFoundError(f"{filename} of experiment {store.name!r} not found")
-        version = (info.mtime_ns, info.size)
-        cache_key = (store.path, filename, *key)
+        return self._derive(self._file(store, filename, lambda: store.read_table(filename), missing), key, build)
+
+    def _derive(self, entry: _CachedFile, key: tuple[str, ...], build: Callable[[Any], Any]) -> Any:
         with self._lock:
-            entry = self._cache.get(cache_key)
-            if entry is not None and entry[0] == version:
-                self._cache.move_to_end(cache_key)
-                return entry[1]
-        # Built outside the lock so that a slow read does not hold up readers of other files. If
-        # the file is replaced between the status call and the read, the entry carries the older
-        # version and is rebuilt on the next call.
-        value = build()
+            if key in entry.derived:
+                return entry.derived[key]
+        value = build(entry.content)
         with self._lock:
-            self._cache[cache_key] = (version, value)
-            self._cache.move_to_end(cache_key)
-            while len(self._cache) > self.max_cached_files:
-                self._cache.popitem(last=False)
+            entry.derived[key] = value
         return value
 
     def spec(self, store: ExperimentStore) -> dict[str, Any]:
         """Read the experiment's spec.yaml as a mapping."""
-        return self.cached(store, SPEC_FILE, (), lambda: parse_yaml(store.read_spec(), f"{store.path}/{SPEC_FILE}"))
+        read = lambda: parse_yaml(store.read_spec(), f"{store.path}/{SPEC_FILE}")  # noqa: E731
+        return self._file(store, SPEC_FILE, read, None).content
 
     def trials(self, store: ExperimentStore) -> pa.Table:
         """Read the trials table; empty until the experiment records its first trial."""
-        return self.cached(store, TRIALS_FILE, (), store.read_trials, missing=_empty_trials)
+        return self._file(store, TRIALS_FILE, store.read_trials, empty_trials).content
 
     def results(self, store: ExperimentStore) -> pa.Table:
         """Read the results table; empty until the first trial reports."""
-        return self.cached(store, RESULTS_FILE, (), store.read_results, missing=_empty_results)
+        return self._file(store, RESULTS_FILE, store.read_results, empty_results).content
 
     def objective(self, store: ExperimentStore) -> tuple[str, str]:
         """Return the experiment's metric and mode."""
@@ -256,7 +286,8 @@ class ExperimentReader:
         """Return one page of the trials of ``name``, filtered by status and sorted as ``query`` requests."""
         store = self.store(name)
         metric, mode = self.objective(store)
-        trials = self.trials(store)
+        entry = self._file(store, TRIALS_FILE, store.read_trials, empty_trials)
+        trials = entry.content
         sort = query.sort or metric
         if sort not in trials.column_names and trials.num_rows:
             raise InputError(
@@ -269,8 +300,9 @@ class ExperimentReader:
         if unknown:
             raise InputError(f"status must be one of {', '.join(TRIAL_STATUSES)}, got {unknown[0]!r}")
 
-        indices = self._ranked_indices(store, trials, sort, order, tuple(sorted(set(query.statuses))))
-        page = trials.take(indices.slice(query.offset, query.limit)) if trials.num_rows else trials
+        statuses = tuple(sorted(set(query.statuses)))
+        indices = self._derive(entry, ("rank", sort, order, *statuses), lambda table: _rank(table, sort, order, statuses))
+        page = trials.take(indices.slice(query.offset, query.limit)) if len(indices) else trials.slice(0, 0)
         return LeaderboardPage(
             experiment=name,
             metric=metric,
@@ -283,29 +315,6 @@ class ExperimentReader:
             offset=query.offset,
             trials=[trial_view(row, metric) for row in page.to_pylist()],
         )
-
-    def _ranked_indices(
-        self, store: ExperimentStore, trials: pa.Table, sort: str, order: str, statuses: tuple[str, ...]
-    ) -> pa.Array:
-        """Row numbers of the matching trials in sorted order, cached with the trials table."""
-
-        def rank() -> pa.Array:
-            if trials.num_rows == 0:
-                return pa.array([], pa.uint64())
-            key = trials[sort]
-            if pa.types.is_floating(key.type):
-                # Arrow sorts NaN above every number, so it would lead a descending order.
-                key = pc.if_else(pc.is_nan(key), pa.scalar(None, key.type), key)
-            table = pa.table(
-                {"key": key, "status": trials["status"], "row": pa.array(range(trials.num_rows), pa.uint64())}
-            )
-            if statuses:
-                table = table.filter(pc.is_in(table["status"], value_set=pa.array(statuses, pa.string())))
-            # Nulls go last in either order, Arrow's default placement.
-            ranked = pc.sort_indices(table, sort_keys=[("key", "descending" if order == "desc" else "ascending")])
-            return table["row"].take(ranked).combine_chunks()
-
-        return self.cached(store, TRIALS_FILE, ("rank", sort, order, *statuses), rank, missing=rank)
 
     def trial(self, name: str, trial_id: str) -> dict[str, Any]:
         """Return one trial: its row of the trials table, grouped, and its metric history."""
@@ -382,11 +391,29 @@ class ExperimentReader:
         return scored.slice(index.as_py(), 1).to_pylist()[0]
 
 
-def _empty_trials() -> pa.Table:
+def _rank(trials: pa.Table, sort: str, order: str, statuses: tuple[str, ...]) -> pa.Array:
+    """Return the row numbers of the trials with one of ``statuses`` (all when empty), sorted by ``sort``."""
+    if trials.num_rows == 0:
+        return pa.array([], pa.uint64())
+    key = trials[sort]
+    if pa.types.is_floating(key.type):
+        # Arrow sorts NaN above every number, so it would lead a descending order.
+        key = pc.if_else(pc.is_nan(key), pa.scalar(None, key.type), key)
+    table = pa.table({"key": key, "status": trials["status"], "row": pa.array(range(trials.num_rows), pa.uint64())})
+    if statuses:
+        table = table.filter(pc.is_in(table["status"], value_set=pa.array(statuses, pa.string())))
+    # Nulls go last in either order, Arrow's default placement.
+    ranked = pc.sort_indices(table, sort_keys=[("key", "descending" if order == "desc" else "ascending")])
+    return table["row"].take(ranked).combine_chunks()
+
+
+def empty_trials() -> pa.Table:
+    """Return the trials table of an experiment that has recorded no trial yet."""
     return pa.table({"trial_id": pa.array([], pa.string()), "status": pa.array([], pa.string())})
 
 
-def _empty_results() -> pa.Table:
+def empty_results() -> pa.Table:
+    """Return the results table of an experiment whose trials have reported nothing yet."""
     return pa.table({"trial_id": pa.array([], pa.string()), "training_iteration": pa.array([], pa.int64())})
 
 

@@ -1,17 +1,18 @@
 """Charts as PNG: the metric over trials with the best so far, against each hyperparameter, and learning curves.
 
-A chart is drawn again only when the table it shows has changed; until then the cached PNG is sent.
+A chart is drawn again only when the table it shows has changed. Until then the cached PNG is sent.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from tuner.api.charts import hyperparameter_chart, learning_curves_chart, progress_chart
 from tuner.api.dependencies import ReadAccess, Reader, Store
+from tuner.queries import empty_results, empty_trials
 from tuner.store import RESULTS_FILE, TRIALS_FILE
 
 router = APIRouter(prefix="/api/experiments/{name}/charts", tags=["charts"], dependencies=[ReadAccess])
@@ -27,22 +28,20 @@ def _png(content: bytes) -> Response:
 def chart_progress(store: Store, reader: Reader) -> Response:
     """Draw the metric of every trial in the order trials started, coloured by status, with the best value so far."""
     metric, mode = reader.objective(store)
-
-    def draw() -> bytes:
-        return progress_chart(reader.trials(store), metric, mode)
-
-    return _png(reader.cached(store, TRIALS_FILE, ("chart", "progress"), draw, missing=draw))
+    content = reader.derived(
+        store, TRIALS_FILE, ("chart", "progress"), lambda trials: progress_chart(trials, metric, mode), empty_trials
+    )
+    return _png(content)
 
 
 @router.get("/hyperparameters.png", response_class=Response, responses=PNG_RESPONSE)
 def chart_hyperparameters(store: Store, reader: Reader) -> Response:
     """Draw the metric against each hyperparameter, one small chart per hyperparameter."""
     metric, _ = reader.objective(store)
-
-    def draw() -> bytes:
-        return hyperparameter_chart(reader.trials(store), metric)
-
-    return _png(reader.cached(store, TRIALS_FILE, ("chart", "hyperparameters"), draw, missing=draw))
+    content = reader.derived(
+        store, TRIALS_FILE, ("chart", "hyperparameters"), lambda trials: hyperparameter_chart(trials, metric), empty_trials
+    )
+    return _png(content)
 
 
 @router.get("/learning-curves.png", response_class=Response, responses=PNG_RESPONSE)
@@ -53,8 +52,11 @@ def chart_learning_curves(
 ) -> Response:
     """Draw the metric per epoch of the best trials."""
     metric, mode = reader.objective(store)
+    trials = reader.trials(store)
 
-    def draw() -> bytes:
-        return learning_curves_chart(reader.trials(store), reader.results(store), metric, mode, top)
+    # Drawn again when the results change. Between two results only trial statuses change,
+    # which this chart does not show.
+    def draw(results: Any) -> bytes:
+        return learning_curves_chart(trials, results, metric, mode, top)
 
-    return _png(reader.cached(store, RESULTS_FILE, ("chart", "learning-curves", str(top)), draw, missing=draw))
+    return _png(reader.derived(store, RESULTS_FILE, ("chart", "learning-curves", str(top)), draw, empty_results))
