@@ -37,7 +37,7 @@ class BackgroundRun:
         return self.summary
 
 
-def wait_until(condition: Callable[[], Any], timeout_s: float, what: str, interval_s: float = 0.1) -> Any:
+def wait_until(condition: Callable[[], Any], timeout_s: float, description: str, interval_s: float = 0.1) -> Any:
     """Poll ``condition`` until it returns something true and return that; fail after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -45,4 +45,4 @@ def wait_until(condition: Callable[[], Any], timeout_s: float, what: str, interv
         if value:
             return value
         time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {description}")

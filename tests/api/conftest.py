@@ -7,6 +7,9 @@ exact columns and types of a real run without starting Ray.
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -85,9 +88,9 @@ def _checkpoint(recorder: ResultsRecorder, trial: SimpleNamespace, index: int) -
 def record_experiment(storage: Path, name: str = "cnn", state: str = "running") -> RecordedExperiment:
     """Write an experiment with one trial in each status through the real recorder.
 
-    Trial a0000001 finished 4 epochs with the best val_accuracy (0.9) and a checkpoint; a0000002
-    was stopped after 2 epochs; a0000003 failed; a0000004 is running with a live stdout in its
-    working directory; a0000005 is pending.
+    Trial a0000001 finished 4 epochs with the best val_accuracy (0.9) and a checkpoint.
+    Trial a0000002 was stopped after 2 epochs, and a0000003 failed. Trial a0000004 is running,
+    with a live stdout in its working directory, and a0000005 is pending.
     """
     store = ExperimentStore(str(storage), name)
     folder = storage / name
@@ -195,3 +198,34 @@ def link(path: Path, target: Path) -> None:
     """Create a symbolic link ``path`` pointing at ``target``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     os.symlink(target, path)
+
+
+@dataclass
+class LiveServer:
+    """A uvicorn server on 127.0.0.1 in a thread of the test process."""
+
+    url: str
+    server: Any
+    thread: threading.Thread
+
+
+@pytest.fixture
+def live_server(storage: Path) -> LiveServer:
+    """The service on a free port of 127.0.0.1, stopped when the test ends."""
+    import uvicorn
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(str(storage), TOKEN), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        raise RuntimeError(f"the test server did not start on 127.0.0.1:{port}")
+    yield LiveServer(f"http://127.0.0.1:{port}", server, thread)
+    server.should_exit = True
+    thread.join(30)

@@ -63,12 +63,12 @@ def test_chart_drawn_again_when_trials_change(client: TestClient, experiment: Re
 
 
 def test_learning_curves_count_limited(client: TestClient, experiment: RecordedExperiment) -> None:
-    one = client.get("/api/experiments/cnn/charts/learning-curves.png", params={"top": 1})
-    three = client.get("/api/experiments/cnn/charts/learning-curves.png", params={"top": 3})
+    top_one = client.get("/api/experiments/cnn/charts/learning-curves.png", params={"top": 1})
+    top_three = client.get("/api/experiments/cnn/charts/learning-curves.png", params={"top": 3})
 
-    assert one.status_code == 200
-    assert three.status_code == 200
-    assert one.content != three.content
+    assert top_one.status_code == 200
+    assert top_three.status_code == 200
+    assert top_one.content != top_three.content
 
 
 @pytest.mark.parametrize("top", [0, 21, "many"])

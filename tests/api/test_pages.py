@@ -109,7 +109,7 @@ def test_trial_page_shows_status_log_and_stop_button(client: TestClient, experim
     assert 'data-url="/api/experiments/cnn/trials/a0000004/log"' in response.text
 
 
-def test_trial_page_of_ended_trial_has_no_stop_button(client: TestClient, experiment: RecordedExperiment) -> None:
+def test_ended_trial_page_without_stop_button(client: TestClient, experiment: RecordedExperiment) -> None:
     html = client.get("/experiments/cnn/trials/a0000001").text
 
     assert 'id="stop-trial"' not in html

@@ -63,7 +63,7 @@ def test_serve_generates_token_and_opens_reads_on_loopback(
     assert output.count(settings.token) == 1
 
 
-def test_serve_reads_token_file_and_needs_token_off_loopback(
+def test_serve_token_file_off_loopback(
     fake_uvicorn: FakeUvicorn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     token_file = tmp_path / "token"

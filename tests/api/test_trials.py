@@ -35,7 +35,7 @@ def test_failed_trial_has_error(client: TestClient, experiment: RecordedExperime
     assert trial["history"] == []
 
 
-def test_log_last_lines_of_running_trial_from_working_directory(
+def test_log_tail_from_working_directory(
     client: TestClient, experiment: RecordedExperiment
 ) -> None:
     response = client.get("/api/experiments/cnn/trials/a0000004/log", params={"lines": 3})
@@ -89,7 +89,7 @@ def test_log_invalid_parameters_rejected(
     assert response.json()["detail"].startswith(f"query parameter {name!r} is invalid")
 
 
-def test_log_follow_sends_new_lines_and_ends_with_trial(client: TestClient, experiment: RecordedExperiment) -> None:
+def test_log_follow_until_trial_ends(client: TestClient, experiment: RecordedExperiment) -> None:
     stdout = experiment.working_dirs / "trial_a0000004" / "stdout"
 
     with client.stream("GET", "/api/experiments/cnn/trials/a0000004/log", params={"follow": "true", "lines": 2}) as response:

@@ -89,8 +89,8 @@ def test_requested_trials_end_stopped_and_free_their_slot(
     assert rows[second]["status"] == "STOPPED"
     assert rows[first]["n_epochs"] < 200
     assert rows[second]["n_epochs"] < 200
-    # With one slot, the second trial starts only after Ray Tune told the searcher, and so its
-    # concurrency limiter, that the first one ended.
+    # With one slot, the second trial starts only after Ray Tune notified the searcher, and so
+    # its concurrency limiter, that the first one ended.
     assert rows[second]["started_at"] >= rows[first]["ended_at"]
     assert read_experiment_state(store).state == "finished"
 
