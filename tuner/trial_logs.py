@@ -28,28 +28,36 @@ _BLOCK_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class LogFile:
-    """One log file of a trial and the filesystem it is read from."""
+    """One log file of a trial, the filesystem it is read from, and its size in bytes when found."""
 
     name: str
     path: str
     filesystem: pafs.FileSystem
+    size: int = 0
 
 
 def locate_log(store: ExperimentStore, row: dict[str, Any], name: str | None = None) -> LogFile:
-    """Find the log ``name`` of the trial in ``row`` (a trials-table row), or the first of LOG_FILES present.
+    """Find the log ``name`` of the trial in ``row``, a trials-table row.
 
-    Raises :class:`InputError` for a name outside LOG_FILES and :class:`NotFoundError` when the
-    trial has no such log yet.
+    Without a name, returns the first non-empty file of LOG_FILES, else the first one present,
+    because a trainable that writes only to stderr leaves an empty stdout. Raises
+    :class:`InputError` for a name outside LOG_FILES and :class:`NotFoundError` when the trial has
+    no such log yet.
     """
     if name is not None and name not in LOG_FILES:
         raise InputError(f"log file must be one of {', '.join(LOG_FILES)}, got {name!r}")
     trial_id = row["trial_id"]
+    present = []
     for candidate in [name] if name else LOG_FILES:
         found = _in_working_directory(store, trial_id, row.get("working_dir"), candidate)
         if found is None:
             found = _in_trial_folder(store, trial_id, candidate)
-        if found is not None:
+        if found is not None and found.size > 0:
             return found
+        if found is not None:
+            present.append(found)
+    if present:
+        return present[0]
     looked_for = name or ", ".join(LOG_FILES)
     raise NotFoundError(f"trial {trial_id} of experiment {store.name!r} has no log yet (looked for {looked_for})")
 
@@ -69,14 +77,14 @@ def _in_working_directory(store: ExperimentStore, trial_id: str, working_dir: An
     real_path = os.path.realpath(folder / name)
     if not real_path.startswith(real_folder + os.sep) or not os.path.isfile(real_path):
         return None
-    return LogFile(name, real_path, pafs.LocalFileSystem())
+    return LogFile(name, real_path, pafs.LocalFileSystem(), os.path.getsize(real_path))
 
 
 def _in_trial_folder(store: ExperimentStore, trial_id: str, name: str) -> LogFile | None:
     stored = store.file_info(f"{trial_folder(trial_id)}/{name}")
     if stored is None:
         return None
-    return LogFile(name, stored.path, store.filesystem()[0])
+    return LogFile(name, stored.path, store.filesystem()[0], stored.size)
 
 
 @dataclass(frozen=True)

@@ -152,3 +152,23 @@ def test_locate_rejects_unknown_log_name(store: ExperimentStore) -> None:
         locate_log(store, {"trial_id": "abcdef01"}, "../spec.yaml")
 
     assert str(raised.value) == "log file must be one of process_output.log, stdout, stderr, got '../spec.yaml'"
+
+
+def test_locate_default_skips_empty_stdout(store: ExperimentStore, tmp_path: Path) -> None:
+    working_dir = _working_dir(tmp_path)
+    (working_dir / "stdout").write_text("", encoding="utf-8")
+    (working_dir / "stderr").write_text("a warning\n", encoding="utf-8")
+
+    default = locate_log(store, {"trial_id": "abcdef01", "working_dir": str(working_dir)})
+    requested = locate_log(store, {"trial_id": "abcdef01", "working_dir": str(working_dir)}, "stdout")
+
+    assert default.name == "stderr"
+    assert requested.name == "stdout"
+
+
+def test_locate_default_all_empty_returns_first(store: ExperimentStore, tmp_path: Path) -> None:
+    working_dir = _working_dir(tmp_path)
+    (working_dir / "stdout").write_text("", encoding="utf-8")
+    (working_dir / "stderr").write_text("", encoding="utf-8")
+
+    assert locate_log(store, {"trial_id": "abcdef01", "working_dir": str(working_dir)}).name == "stdout"

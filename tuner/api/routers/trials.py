@@ -45,7 +45,7 @@ async def read_trial_log(
     reader: Reader,
     lines: Annotated[int, Query(ge=1, le=10_000, description="how many of the last lines to send first")] = 100,
     follow: Annotated[bool, Query(description="keep the response open and send new lines as the trial writes them")] = False,
-    file: Annotated[LogName | None, Query(description="default: process_output.log if present, else stdout")] = None,
+    file: Annotated[LogName | None, Query(description="default: the first non-empty of process_output.log, stdout and stderr")] = None,
 ) -> Response:
     """Send the trial's log as text: its last lines, then, with ``follow=true``, new lines until the trial ends.
 
