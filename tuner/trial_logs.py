@@ -63,7 +63,7 @@ def locate_log(store: ExperimentStore, row: dict[str, Any], name: str | None = N
 
 
 def _in_working_directory(store: ExperimentStore, trial_id: str, working_dir: Any, name: str) -> LogFile | None:
-    """The log in the trial's working directory, if that folder is on this machine and looks like Ray's.
+    """Return the log in the trial's working directory, if that folder is on this machine and looks like Ray's.
 
     The folder comes from the trials table, not from a request. It is accepted only when it is
     absolute and ends with ``<experiment>/working_dirs/trial_<id>``, and the file must resolve inside it.
@@ -96,7 +96,7 @@ class LogTail:
 
 
 def tail_log(log: LogFile, n_lines: int, include_partial: bool = True) -> LogTail:
-    """The last ``n_lines`` lines of ``log``, read backwards in blocks so a large log costs little.
+    """Read the last ``n_lines`` lines of ``log`` backwards in blocks, so a large log costs little.
 
     A last line without a newline is included when ``include_partial`` is true. ``next_offset``
     always points after the last complete line, so a follower prints that line once it ends.
