@@ -32,6 +32,9 @@ test: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/orchestration_overhead.py
 	$(BIN)/python benchmarks/early_stopping.py
+	$(BIN)/python benchmarks/service_leaderboard.py
+	$(BIN)/python benchmarks/service_download_memory.py
+	$(BIN)/python benchmarks/service_concurrent_readers.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

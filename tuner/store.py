@@ -54,6 +54,8 @@ class ExperimentStore:
 
     def filesystem(self) -> tuple[pafs.FileSystem, str]:
         """Return the storage's pyarrow filesystem and the experiment folder's path on it."""
+        # NOTE: for a URI this builds a new filesystem on every call, and the service calls it a few
+        # times per request. That cost has not been measured against S3.
         if self.is_local:
             return pafs.LocalFileSystem(), str(self.local_path)
         return pafs.FileSystem.from_uri(self.path)
