@@ -138,6 +138,8 @@ class _CachedFile:
     content: Any
     version: tuple[int | None, int] | None = None
     derived: dict[tuple[str, ...], Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    value_locks: dict[tuple[str, ...], threading.Lock] = field(default_factory=dict)
 
 
 class ExperimentReader:
@@ -152,6 +154,7 @@ class ExperimentReader:
         self.storage = storage
         self.max_cached_files = max_cached_files
         self._cache: OrderedDict[tuple[str, str], _CachedFile] = OrderedDict()
+        self._file_locks: dict[tuple[str, str], threading.Lock] = {}
         self._lock = threading.Lock()
 
     def store(self, name: str) -> ExperimentStore:
@@ -182,21 +185,36 @@ class ExperimentReader:
             return _CachedFile(missing())
         key = (store.path, filename)
         version = (info.mtime_ns, info.size)
+        entry = self._cached_entry(key, version)
+        if entry is not None:
+            return entry
+
+        # One thread reads a file while the others that want it wait and then share the result, so
+        # that many readers arriving just after a table was rewritten do not all parse it. Other
+        # files are read meanwhile. If the file is replaced between the status call and the
+        # read, the entry carries the older version and is read again on the next call.
+        with self._lock:
+            file_lock = self._file_locks.setdefault(key, threading.Lock())
+        with file_lock:
+            entry = self._cached_entry(key, version)
+            if entry is not None:
+                return entry
+            entry = _CachedFile(read(), version)
+            with self._lock:
+                self._cache[key] = entry
+                self._cache.move_to_end(key)
+                while len(self._cache) > self.max_cached_files:
+                    evicted, _ = self._cache.popitem(last=False)
+                    self._file_locks.pop(evicted, None)
+        return entry
+
+    def _cached_entry(self, key: tuple[str, str], version: tuple[int | None, int]) -> _CachedFile | None:
         with self._lock:
             entry = self._cache.get(key)
-            if entry is not None and entry.version == version:
-                self._cache.move_to_end(key)
-                return entry
-        # Read outside the lock so that a slow read does not hold up readers of other files. If
-        # the file is replaced between the status call and the read, the entry carries the older
-        # version and is read again on the next call.
-        entry = _CachedFile(read(), version)
-        with self._lock:
-            self._cache[key] = entry
+            if entry is None or entry.version != version:
+                return None
             self._cache.move_to_end(key)
-            while len(self._cache) > self.max_cached_files:
-                self._cache.popitem(last=False)
-        return entry
+            return entry
 
     def derived(
         self,
@@ -215,13 +233,14 @@ class ExperimentReader:
         return self._derive(self._file(store, filename, lambda: store.read_table(filename), missing), key, build)
 
     def _derive(self, entry: _CachedFile, key: tuple[str, ...], build: Callable[[Any], Any]) -> Any:
-        with self._lock:
-            if key in entry.derived:
-                return entry.derived[key]
-        value = build(entry.content)
-        with self._lock:
-            entry.derived[key] = value
-        return value
+        # Each value has its own lock, so concurrent requests build it once, and a slow value such
+        # as a chart does not hold up a sort order of the same table.
+        with entry.lock:
+            value_lock = entry.value_locks.setdefault(key, threading.Lock())
+        with value_lock:
+            if key not in entry.derived:
+                entry.derived[key] = build(entry.content)
+            return entry.derived[key]
 
     def spec(self, store: ExperimentStore) -> dict[str, Any]:
         """Read the experiment's spec.yaml as a mapping."""
