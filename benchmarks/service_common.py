@@ -47,14 +47,17 @@ def trials_table(n_trials: int, n_hyperparameters: int, seed: int = 0) -> pa.Tab
         elif index % 3 == 1:
             columns[f"config.int_{index}"] = pa.array(generator.integers(1, 512, n_trials), pa.int64())
         else:
-            columns[f"config.choice_{index}"] = pa.array(generator.choice(["relu", "tanh", "gelu", "elu"], n_trials), pa.string())
+            choices = generator.choice(["relu", "tanh", "gelu", "elu"], n_trials)
+            columns[f"config.choice_{index}"] = pa.array(choices, pa.string())
 
     values = generator.uniform(0.1, 0.99, n_trials)
     values[generator.uniform(size=n_trials) < 0.05] = np.nan
     columns[METRIC] = pa.array(values, pa.float64(), from_pandas=True)
     columns["best_epoch"] = pa.array(generator.integers(1, 13, n_trials), pa.int64())
     columns["n_epochs"] = pa.array(generator.integers(1, 13, n_trials), pa.int64())
-    columns["started_at"] = pa.array([started + timedelta(seconds=float(value)) for value in start_s], pa.timestamp("us", tz="UTC"))
+    columns["started_at"] = pa.array(
+        [started + timedelta(seconds=float(value)) for value in start_s], pa.timestamp("us", tz="UTC")
+    )
     columns["ended_at"] = pa.array(
         [started + timedelta(seconds=float(value + length)) for value, length in zip(start_s, duration_s, strict=True)],
         pa.timestamp("us", tz="UTC"),
@@ -63,7 +66,9 @@ def trials_table(n_trials: int, n_hyperparameters: int, seed: int = 0) -> pa.Tab
     for name in ("val_accuracy", "val_loss", "accuracy", "loss", "test_accuracy"):
         columns[f"last.{name}"] = pa.array(generator.uniform(0, 1, n_trials), pa.float64())
     columns["error"] = pa.array([None] * n_trials, pa.string())
-    columns["checkpoint"] = pa.array([f"/storage/bench/trial_{number:08x}/checkpoint_000001" for number in range(n_trials)], pa.string())
+    columns["checkpoint"] = pa.array(
+        [f"/storage/bench/trial_{number:08x}/checkpoint_000001" for number in range(n_trials)], pa.string()
+    )
     columns["trial_dir"] = pa.array([f"/storage/bench/trial_{number:08x}" for number in range(n_trials)], pa.string())
     columns["working_dir"] = pa.array([None] * n_trials, pa.string())
     return pa.table(columns)
@@ -112,7 +117,8 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = work_dir / "serve.log"
-        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+        pythonpath = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+        environment = {**os.environ, "PYTHONPATH": pythonpath}
         command = [
             sys.executable, "-m", "tuner", "serve",
             "--storage", str(storage), "--port", str(self.port), "--token-file", str(token_file),

@@ -95,7 +95,9 @@ def write_tables(
         time.sleep(interval_s)
 
 
-async def read(client: httpx.AsyncClient, base: str, reader: int, n_requests: int, latencies: list[float], errors: list[str]) -> None:
+async def read(
+    client: httpx.AsyncClient, base: str, reader: int, n_requests: int, latencies: list[float], errors: list[str]
+) -> None:
     for index in range(n_requests):
         path = READS[(reader + index) % len(READS)]
         started = time.perf_counter()

@@ -90,9 +90,8 @@ def main() -> int:
     storage = work_dir / "storage"
     trials = trials_table(10, 3)
     write_experiment(storage, "bench", trials)
-    best = max(
-        (row for row in trials.to_pylist() if row["val_accuracy"] == row["val_accuracy"]), key=lambda row: row["val_accuracy"]
-    )
+    scored = [row for row in trials.to_pylist() if row["val_accuracy"] == row["val_accuracy"]]  # NaN != NaN
+    best = max(scored, key=lambda row: row["val_accuracy"])
     checkpoint = storage / "bench" / f"trial_{best['trial_id']}" / "checkpoint_000001"
     size_bytes = int(arguments.size_gb * 2**30)
     write_weights(checkpoint / "model.weights.h5", size_bytes)

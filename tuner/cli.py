@@ -39,13 +39,19 @@ def _build_parser() -> argparse.ArgumentParser:
     board.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
 
     serve = commands.add_parser("serve", help="start the HTTP API and the results pages")
-    serve.add_argument("--storage", default=DEFAULT_STORAGE, help=f"storage root, a folder or s3:// URI (default: {DEFAULT_STORAGE})")
     serve.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1); reads need the token unless it is loopback"
+        "--storage", default=DEFAULT_STORAGE, help=f"storage root, a folder or s3:// URI (default: {DEFAULT_STORAGE})"
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1); reads need the token unless it is loopback",
     )
     serve.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
     serve.add_argument(
-        "--token-file", type=Path, help="file containing the service's token, at least 16 characters (default: a new token, printed at start)"
+        "--token-file",
+        type=Path,
+        help="file containing the service's token, at least 16 characters (default: a new token, printed at start)",
     )
     return parser
 

@@ -125,7 +125,9 @@ def trial_view(row: dict[str, Any], metric: str) -> dict[str, Any]:
         "hyperparameters": {
             key.removeprefix("config."): plain_value(value) for key, value in row.items() if key.startswith("config.")
         },
-        "metrics": {key.removeprefix("last."): plain_value(value) for key, value in row.items() if key.startswith("last.")},
+        "metrics": {
+            key.removeprefix("last."): plain_value(value) for key, value in row.items() if key.startswith("last.")
+        },
         "error": row.get("error"),
         "has_checkpoint": bool(row.get("checkpoint")),
     }
@@ -309,9 +311,8 @@ class ExperimentReader:
         trials = entry.content
         sort = query.sort or metric
         if sort not in trials.column_names and trials.num_rows:
-            raise InputError(
-                f"cannot sort by {sort!r}: not a column of the trials table; use one of {', '.join(trials.column_names)}"
-            )
+            columns = ", ".join(trials.column_names)
+            raise InputError(f"cannot sort by {sort!r}: not a column of the trials table; use one of {columns}")
         order = query.order or ("desc" if sort == metric and mode == "max" else "asc")
         if order not in SORT_ORDERS:
             raise InputError(f"order must be 'asc' or 'desc', got {order!r}")
@@ -320,7 +321,9 @@ class ExperimentReader:
             raise InputError(f"status must be one of {', '.join(TRIAL_STATUSES)}, got {unknown[0]!r}")
 
         statuses = tuple(sorted(set(query.statuses)))
-        indices = self._derive(entry, ("rank", sort, order, *statuses), lambda table: _rank(table, sort, order, statuses))
+        indices = self._derive(
+            entry, ("rank", sort, order, *statuses), lambda table: _rank(table, sort, order, statuses)
+        )
         page = trials.take(indices.slice(query.offset, query.limit)) if len(indices) else trials.slice(0, 0)
         return LeaderboardPage(
             experiment=name,

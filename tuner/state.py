@@ -34,7 +34,9 @@ class ExperimentState:
 
     def to_json(self) -> str:
         """Render the state as the JSON text of state.json."""
-        fields = {key: value.isoformat() if isinstance(value, datetime) else value for key, value in asdict(self).items()}
+        fields = {
+            key: value.isoformat() if isinstance(value, datetime) else value for key, value in asdict(self).items()
+        }
         return json.dumps(fields)
 
 

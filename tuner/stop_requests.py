@@ -34,7 +34,9 @@ def request_trial_stop(store: ExperimentStore, trial_id: str) -> None:
 
     status = matches[0]["status"]
     if state.state != "running":
-        raise ConflictError(f"experiment {store.name!r} is not running ({state.state}), so trial {trial_id} cannot be stopped")
+        raise ConflictError(
+            f"experiment {store.name!r} is not running ({state.state}), so trial {trial_id} cannot be stopped"
+        )
     if status not in ACTIVE_STATUSES:
         raise ConflictError(f"trial {trial_id} has already ended with status {status}")
     store.request_stop(trial_id)

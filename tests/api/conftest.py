@@ -68,7 +68,9 @@ def _trial(folder: Path, working_dirs: Path, trial_id: str, config: dict[str, An
     )
 
 
-def _report(recorder: ResultsRecorder, trial: SimpleNamespace, epoch: int, metrics: dict[str, float], done: bool = False) -> None:
+def _report(
+    recorder: ResultsRecorder, trial: SimpleNamespace, epoch: int, metrics: dict[str, float], done: bool = False
+) -> None:
     result = {"training_iteration": epoch, "time_total_s": float(epoch), **metrics}
     if done:
         result["done"] = True

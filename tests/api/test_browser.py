@@ -31,7 +31,9 @@ WAIT_MS = 90_000
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed; `make test` installs it with apt-get")
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed; `make test` installs it with apt-get"
+)
 def test_page_shows_running_experiment_and_stops_trials(
     ray_session: Any, make_spec_file: Any, live_server: LiveServer, storage: Path, tmp_path: Path
 ) -> None:

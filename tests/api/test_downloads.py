@@ -46,7 +46,9 @@ def test_best_weights_zip_holds_every_checkpoint_file(client: TestClient, experi
     assert _zip_contents(response.content) == {f"best-weights/{name}": data for name, data in CHECKPOINT_FILES.items()}
 
 
-def test_best_weights_found_after_experiment_folder_moved(client: TestClient, experiment: RecordedExperiment, storage: Path) -> None:
+def test_best_weights_found_after_folder_moved(
+    client: TestClient, experiment: RecordedExperiment, storage: Path
+) -> None:
     shutil.copytree(experiment.folder, storage / "moved")
     shutil.rmtree(experiment.folder)
 
@@ -126,7 +128,8 @@ def test_trial_file_linked_outside_experiment_not_found(
 
 
 def test_trial_file_linked_inside_experiment_sent(client: TestClient, experiment: RecordedExperiment) -> None:
-    link(experiment.folder / "trial_a0000002" / "best.keras", experiment.folder / "trial_a0000001" / "checkpoint_000003" / "model.keras")
+    target = experiment.folder / "trial_a0000001" / "checkpoint_000003" / "model.keras"
+    link(experiment.folder / "trial_a0000002" / "best.keras", target)
 
     response = client.get("/api/experiments/cnn/trials/a0000002/files/best.keras")
 

@@ -34,7 +34,8 @@ splits = load_splits("digits", None, 0.2, 0.2, int(sys.argv[2]))
 first = whole.predict(splits.x_test, verbose=0)
 second = rebuilt.predict(splits.x_test, verbose=0)
 accuracy = float((first.argmax(axis=1) == splits.y_test).mean())
-print(json.dumps({"accuracy": accuracy, "same": bool(np.allclose(first, second)), "hyperparameters": description["hyperparameters"]}))
+same = bool(np.allclose(first, second))
+print(json.dumps({"accuracy": accuracy, "same": same, "hyperparameters": description["hyperparameters"]}))
 """
 
 
@@ -68,7 +69,11 @@ def test_best_keras_weights_load_in_fresh_process(ray_session: Any, make_spec_fi
     repo_root = Path(__file__).resolve().parents[2]
     environment = {**os.environ, "PYTHONPATH": str(repo_root), "TF_CPP_MIN_LOG_LEVEL": "3"}
     completed = subprocess.run(
-        [sys.executable, "-c", LOAD_SCRIPT, str(downloads), "3"], capture_output=True, text=True, env=environment, timeout=300
+        [sys.executable, "-c", LOAD_SCRIPT, str(downloads), "3"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
     )
 
     assert completed.returncode == 0, completed.stderr[-2000:]

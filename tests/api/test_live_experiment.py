@@ -45,10 +45,13 @@ def test_running_experiment_followed_and_stopped_over_http(
         running = wait_until(lambda: _both_running(client), 120, "two running trials with 2 epochs each")
         first = running[0]
         tail = client.get(f"/api/experiments/live/trials/{first}/log", params={"lines": 1})
-        with client.stream("GET", f"/api/experiments/live/trials/{first}/log", params={"follow": "true", "lines": 1}) as followed:
+        log_url = f"/api/experiments/live/trials/{first}/log"
+        with client.stream("GET", log_url, params={"follow": "true", "lines": 1}) as followed:
             chunks = followed.iter_text()
             followed_lines = (next(chunks) + next(chunks)).splitlines()
-        stops = [client.post(f"/api/experiments/live/trials/{trial_id}/stop", headers=AUTHORIZATION) for trial_id in running]
+        stops = [
+            client.post(f"/api/experiments/live/trials/{trial_id}/stop", headers=AUTHORIZATION) for trial_id in running
+        ]
         run.join(120)
 
         board = client.get("/api/experiments/live/leaderboard").json()

@@ -41,7 +41,15 @@ def fake_uvicorn(monkeypatch: pytest.MonkeyPatch) -> FakeUvicorn:
 
 @pytest.mark.parametrize(
     ("host", "expected"),
-    [("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("localhost", True), ("0.0.0.0", False), ("192.168.1.5", False), ("example.org", False)],
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("192.168.1.5", False),
+        ("example.org", False),
+    ],
 )
 def test_loopback_addresses(host: str, expected: bool) -> None:
     assert is_loopback(host) is expected
@@ -90,7 +98,9 @@ def test_serve_rejects_short_token(fake_uvicorn: FakeUvicorn, tmp_path: Path, ca
     assert fake_uvicorn.calls == []
 
 
-def test_serve_rejects_missing_token_file(fake_uvicorn: FakeUvicorn, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_rejects_missing_token_file(
+    fake_uvicorn: FakeUvicorn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     status = main(["serve", "--token-file", str(tmp_path / "missing")])
 
     assert status == 2
@@ -137,8 +147,10 @@ def test_served_command_answers_and_rejects_raw_dot_segments(tmp_path: Path) -> 
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN, encoding="utf-8")
     port = _free_port()
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "tuner", "serve", "--storage", str(storage), "--port", str(port), "--token-file", str(token_file)]
+    pythonpath = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    environment = {**os.environ, "PYTHONPATH": pythonpath}
+    command = [sys.executable, "-m", "tuner", "serve", "--storage", str(storage), "--port", str(port)]
+    command += ["--token-file", str(token_file)]
     server = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         wait_until(lambda: _answers(port), 60, "tuner serve to answer")

@@ -79,7 +79,9 @@ def test_log_missing_is_not_found(client: TestClient, experiment: RecordedExperi
     }
 
 
-@pytest.mark.parametrize(("params", "name"), [({"lines": 0}, "lines"), ({"lines": 10_001}, "lines"), ({"file": "../spec.yaml"}, "file")])
+@pytest.mark.parametrize(
+    ("params", "name"), [({"lines": 0}, "lines"), ({"lines": 10_001}, "lines"), ({"file": "../spec.yaml"}, "file")]
+)
 def test_log_invalid_parameters_rejected(
     client: TestClient, experiment: RecordedExperiment, params: dict, name: str
 ) -> None:
@@ -92,7 +94,8 @@ def test_log_invalid_parameters_rejected(
 def test_log_follow_until_trial_ends(client: TestClient, experiment: RecordedExperiment) -> None:
     stdout = experiment.working_dirs / "trial_a0000004" / "stdout"
 
-    with client.stream("GET", "/api/experiments/cnn/trials/a0000004/log", params={"follow": "true", "lines": 2}) as response:
+    log_url = "/api/experiments/cnn/trials/a0000004/log"
+    with client.stream("GET", log_url, params={"follow": "true", "lines": 2}) as response:
         chunks = response.iter_text()
         first = next(chunks)
         with stdout.open("a", encoding="utf-8") as handle:
@@ -137,7 +140,9 @@ def test_stop_twice_accepted(client: TestClient, experiment: RecordedExperiment)
     assert experiment.store.stop_requests() == {"a0000004"}
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not-the-token-000000"}, {"Authorization": f"Basic {TOKEN}"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer not-the-token-000000"}, {"Authorization": f"Basic {TOKEN}"}]
+)
 def test_stop_refused_without_token_even_on_loopback(
     client: TestClient, experiment: RecordedExperiment, headers: dict
 ) -> None:
@@ -148,7 +153,9 @@ def test_stop_refused_without_token_even_on_loopback(
     assert experiment.store.stop_requests() == set()
 
 
-@pytest.mark.parametrize(("trial_id", "status"), [("a0000001", "TERMINATED"), ("a0000002", "STOPPED"), ("a0000003", "ERROR")])
+@pytest.mark.parametrize(
+    ("trial_id", "status"), [("a0000001", "TERMINATED"), ("a0000002", "STOPPED"), ("a0000003", "ERROR")]
+)
 def test_stop_of_ended_trial_conflicts(
     client: TestClient, experiment: RecordedExperiment, trial_id: str, status: str
 ) -> None:

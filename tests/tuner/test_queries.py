@@ -48,7 +48,8 @@ def test_reader_reads_replaced_table_again(tmp_path: Path) -> None:
     reader = ExperimentReader(str(tmp_path))
     reader.trials(store)
 
-    store.write_table(TRIALS_FILE, pa.table({"trial_id": ["a0000001", "a0000002"], "status": ["RUNNING"] * 2, "value": [1.0, 2.0]}))
+    replacement = pa.table({"trial_id": ["a0000001", "a0000002"], "status": ["RUNNING"] * 2, "value": [1.0, 2.0]})
+    store.write_table(TRIALS_FILE, replacement)
 
     assert reader.trials(store).num_rows == 2
     assert len(store.reads) == 2

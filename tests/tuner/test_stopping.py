@@ -58,7 +58,9 @@ def _running_trial(store: ExperimentStore, min_epochs: int, exclude: set[str]) -
         trials = store.read_trials()
     except NotFoundError:
         return None
-    running = trials.filter(pc.and_(pc.equal(trials["status"], "RUNNING"), pc.greater_equal(trials["n_epochs"], min_epochs)))
+    running = trials.filter(
+        pc.and_(pc.equal(trials["status"], "RUNNING"), pc.greater_equal(trials["n_epochs"], min_epochs))
+    )
     ids = [trial_id for trial_id in running["trial_id"].to_pylist() if trial_id not in exclude]
     return ids[0] if ids else None
 

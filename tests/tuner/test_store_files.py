@@ -26,7 +26,18 @@ def store(tmp_path: Path) -> ExperimentStore:
 
 @pytest.mark.parametrize(
     "relative",
-    ["", "..", "../exp/spec.yaml", "/etc/passwd", "trial_a/../../x", "trial_a//stdout", "./spec.yaml", "trial_a/", "a\\b", "a\x00b"],
+    [
+        "",
+        "..",
+        "../exp/spec.yaml",
+        "/etc/passwd",
+        "trial_a/../../x",
+        "trial_a//stdout",
+        "./spec.yaml",
+        "trial_a/",
+        "a\\b",
+        "a\x00b",
+    ],
 )
 def test_resolve_rejects_paths_that_could_leave_folder(store: ExperimentStore, relative: str) -> None:
     with pytest.raises(NotFoundError) as raised:

@@ -98,12 +98,15 @@ def hyperparameter_chart(trials: pa.Table, metric: str) -> bytes:
             settings = column.to_numpy(zero_copy_only=False).astype(float)
             axes.scatter(settings[present], values[present], s=10, alpha=0.7, rasterized=True)
             present_settings = settings[present]
-            if len(present_settings) and present_settings.min() > 0 and present_settings.max() / present_settings.min() > 100:
+            spans_decades = len(present_settings) and present_settings.min() > 0
+            if spans_decades and present_settings.max() / present_settings.min() > 100:
                 axes.set_xscale("log")
         else:
             labels = [str(item) for item in column.to_pylist()]
             categories = sorted({label for label, keep in zip(labels, present, strict=True) if keep})
-            positions = np.array([categories.index(label) if keep else -1 for label, keep in zip(labels, present, strict=True)])
+            positions = np.array(
+                [categories.index(label) if keep else -1 for label, keep in zip(labels, present, strict=True)]
+            )
             axes.scatter(positions[present] + jitter[present], values[present], s=10, alpha=0.7, rasterized=True)
             axes.set_xticks(range(len(categories)), categories, fontsize=8)
         axes.set_xlabel(name.removeprefix("config."))

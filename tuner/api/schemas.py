@@ -39,8 +39,12 @@ class TrialPublic(BaseModel):
     started_at: str | None
     ended_at: str | None
     duration_s: float | None
-    hyperparameters: dict[str, Any] = Field(description="config.<name> columns; null where a condition made one inactive")
-    metrics: dict[str, float | None] = Field(description="the last value of every reported metric, test metrics included")
+    hyperparameters: dict[str, Any] = Field(
+        description="config.<name> columns; null where a condition made one inactive"
+    )
+    metrics: dict[str, float | None] = Field(
+        description="the last value of every reported metric, test metrics included"
+    )
     error: str | None
     has_checkpoint: bool
 

@@ -39,7 +39,11 @@ def chart_hyperparameters(store: Store, reader: Reader) -> Response:
     """Draw the metric against each hyperparameter, one small chart per hyperparameter."""
     metric, _ = reader.objective(store)
     content = reader.derived(
-        store, TRIALS_FILE, ("chart", "hyperparameters"), lambda trials: hyperparameter_chart(trials, metric), empty_trials
+        store,
+        TRIALS_FILE,
+        ("chart", "hyperparameters"),
+        lambda trials: hyperparameter_chart(trials, metric),
+        empty_trials,
     )
     return _png(content)
 

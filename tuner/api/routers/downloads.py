@@ -65,7 +65,8 @@ def download_best_weights(store: Store, reader: Reader) -> Response:
     files = store.list_files(best.folder)
     if not files:
         raise NotFoundError(f"the checkpoint of trial {best.trial_id} has no files")
-    response = _send_zip(store, list(archive_entries(files, "best-weights", strip=f"{best.folder}/")), f"{store.name}-best-weights.zip")
+    entries = list(archive_entries(files, "best-weights", strip=f"{best.folder}/"))
+    response = _send_zip(store, entries, f"{store.name}-best-weights.zip")
     response.headers["X-Trial-Id"] = best.trial_id
     return response
 
@@ -74,7 +75,9 @@ def download_best_weights(store: Store, reader: Reader) -> Response:
 def download_best_weights_file(
     store: Store,
     reader: Reader,
-    filename: Annotated[str, Path(description="a file of the checkpoint, such as model.keras, model.weights.h5 or model.json")],
+    filename: Annotated[
+        str, Path(description="a file of the checkpoint, such as model.keras, model.weights.h5 or model.json")
+    ],
 ) -> Response:
     """Send one file of the best trial's checkpoint; the trial's id is in the ``X-Trial-Id`` header."""
     if not FILE_NAME_PATTERN.fullmatch(filename):
@@ -89,18 +92,29 @@ def download_best_weights_file(
 def list_trial_files(store: Store, trial_id: TrialId, reader: Reader) -> list[dict]:
     """List the files in a trial's folder in the storage, with their sizes in bytes."""
     prefix = f"{trial_folder(trial_id)}/"
-    return [{"path": stored.relative_path.removeprefix(prefix), "size": stored.size} for stored in _trial_files(store, reader, trial_id)]
+    files = _trial_files(store, reader, trial_id)
+    return [{"path": stored.relative_path.removeprefix(prefix), "size": stored.size} for stored in files]
 
 
-@router.get("/trials/{trial_id}/files/{path:path}", response_class=StreamingResponse, responses={200: {"content": {BINARY: {}}}})
+@router.get(
+    "/trials/{trial_id}/files/{path:path}", response_class=StreamingResponse, responses={200: {"content": {BINARY: {}}}}
+)
 def download_trial_file(store: Store, trial_id: TrialId, reader: Reader, path: str) -> Response:
-    """Send one file of a trial's folder. Paths with '..', absolute paths and links that leave the experiment folder give 404."""
+    """Send one file of a trial's folder.
+
+    Paths with '..', absolute paths and links that leave the experiment folder give 404.
+    """
     reader.trial_row(store, trial_id)
     basename = path.rsplit("/", 1)[-1]
-    return _send_file(store, f"{trial_folder(trial_id)}/{path}", basename if FILE_NAME_PATTERN.fullmatch(basename) else "file")
+    filename = basename if FILE_NAME_PATTERN.fullmatch(basename) else "file"
+    return _send_file(store, f"{trial_folder(trial_id)}/{path}", filename)
 
 
-@router.get("/trials/{trial_id}/archive.zip", response_class=StreamingResponse, responses={200: {"content": {"application/zip": {}}}})
+@router.get(
+    "/trials/{trial_id}/archive.zip",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}}},
+)
 def download_trial_archive(store: Store, trial_id: TrialId, reader: Reader) -> Response:
     """Send every file of a trial's folder as one zip."""
     files = _trial_files(store, reader, trial_id)

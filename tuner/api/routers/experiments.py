@@ -35,12 +35,18 @@ def read_leaderboard(
     reader: Reader,
     sort: Annotated[
         str | None,
-        Query(description="a column of the trials table, such as val_accuracy, last.test_accuracy, config.filters, n_epochs; default: the metric"),
+        Query(
+            description="a column of the trials table, such as val_accuracy, last.test_accuracy, config.filters "
+            "or n_epochs; default: the metric"
+        ),
     ] = None,
     order: Annotated[
         Literal["asc", "desc"] | None, Query(description="default: best first for the metric, else asc")
     ] = None,
-    status: Annotated[list[TrialStatus], Query(description="keep only trials with these statuses; repeatable")] = [],  # noqa: B006 - FastAPI copies defaults
+    # FastAPI copies a default for each request, so the shared list is never mutated.
+    status: Annotated[
+        list[TrialStatus], Query(description="keep only trials with these statuses; repeatable")
+    ] = [],  # noqa: B006
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict:

@@ -44,8 +44,12 @@ async def read_trial_log(
     trial_id: TrialId,
     reader: Reader,
     lines: Annotated[int, Query(ge=1, le=10_000, description="how many of the last lines to send first")] = 100,
-    follow: Annotated[bool, Query(description="keep the response open and send new lines as the trial writes them")] = False,
-    file: Annotated[LogName | None, Query(description="default: the first non-empty of process_output.log, stdout and stderr")] = None,
+    follow: Annotated[
+        bool, Query(description="keep the response open and send new lines as the trial writes them")
+    ] = False,
+    file: Annotated[
+        LogName | None, Query(description="default: the first non-empty of process_output.log, stdout and stderr")
+    ] = None,
 ) -> Response:
     """Send the trial's log as text: its last lines, then, with ``follow=true``, new lines until the trial ends.
 
@@ -63,7 +67,13 @@ async def read_trial_log(
 
 
 async def _follow(
-    request: Request, reader: ExperimentReader, store: ExperimentStore, trial_id: str, log: LogFile, offset: int, first: str
+    request: Request,
+    reader: ExperimentReader,
+    store: ExperimentStore,
+    trial_id: str,
+    log: LogFile,
+    offset: int,
+    first: str,
 ) -> AsyncIterator[str]:
     """Yield ``first``, then new lines every FOLLOW_POLL_INTERVAL_S until the trial ends or the client leaves."""
     yield first
