@@ -417,16 +417,16 @@ def _rank(trials: pa.Table, sort: str, order: str, statuses: tuple[str, ...]) ->
     """Return the row numbers of the trials with one of ``statuses`` (all when empty), sorted by ``sort``."""
     if trials.num_rows == 0:
         return pa.array([], pa.uint64())
-    key = trials[sort]
+    key = trials[sort].combine_chunks()
     if pa.types.is_floating(key.type):
         # Arrow sorts NaN above every number, so it would lead a descending order.
         key = pc.if_else(pc.is_nan(key), pa.scalar(None, key.type), key)
-    table = pa.table({"key": key, "status": trials["status"], "row": pa.array(range(trials.num_rows), pa.uint64())})
-    if statuses:
-        table = table.filter(pc.is_in(table["status"], value_set=pa.array(statuses, pa.string())))
-    # Nulls go last in either order, Arrow's default placement.
-    ranked = pc.sort_indices(table, sort_keys=[("key", "descending" if order == "desc" else "ascending")])
-    return table["row"].take(ranked).combine_chunks()
+    direction = "descending" if order == "desc" else "ascending"
+    if not statuses:
+        return pc.array_sort_indices(key, order=direction, null_placement="at_end")
+    rows = pc.indices_nonzero(pc.is_in(trials["status"], value_set=pa.array(statuses, pa.string())))
+    ranked = pc.array_sort_indices(key.take(rows), order=direction, null_placement="at_end")
+    return rows.take(ranked)
 
 
 def empty_trials() -> pa.Table:

@@ -100,8 +100,20 @@ class ExperimentStore:
         self.write_bytes(filename, buffer.getvalue())
 
     def read_table(self, filename: str) -> pa.Table:
-        """Read a Parquet table, or raise :class:`NotFoundError`."""
-        return pq.read_table(io.BytesIO(self.read_bytes(filename)))
+        """Read a Parquet table, or raise :class:`NotFoundError`.
+
+        A local file is parsed through one open handle, which keeps reading the version it opened
+        if the file is replaced meanwhile, and saves copying it into memory first. From object
+        storage the whole file is fetched in one request first, because ranged reads of an object
+        that is replaced meanwhile could mix two versions.
+        """
+        if not self.is_local:
+            return pq.read_table(io.BytesIO(self.read_bytes(filename)))
+        try:
+            with pafs.LocalFileSystem().open_input_file(str(self.local_path / filename)) as handle:
+                return pq.read_table(handle)
+        except FileNotFoundError:
+            raise NotFoundError(f"{self.path}/{filename} not found") from None
 
     def write_spec(self, text: str) -> None:
         """Record the spec as run."""
