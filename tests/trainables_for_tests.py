@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+import time
+from pathlib import Path
 from typing import Any
 
 from ray import tune
@@ -23,9 +26,27 @@ def learning_curve(config: dict[str, Any], max_epochs: int = 9) -> None:
 
 
 def slow_curve(config: dict[str, Any], max_epochs: int = 100) -> None:
-    """A learning curve that takes 0.2 s per epoch, for time budgets and stop requests."""
-    import time
-
+    """A learning curve that takes 0.2 s per epoch, for time budgets and interrupted runs."""
     for epoch in range(1, max_epochs + 1):
         time.sleep(0.2)
         tune.report({"value": config["x1"] + 10.0 / epoch, "epoch": epoch})
+
+
+def printing_epochs(config: dict[str, Any], max_epochs: int = 200, epoch_s: float = 0.05) -> None:
+    """Print a line and report once per epoch, saving a checkpoint when ``value`` improves.
+
+    ``value`` falls with each epoch, so a trial that runs longer is better. The default 200 epochs
+    of 0.05 s keep a trial running for about 10 s, long enough to stop it from a test.
+    """
+    best = float("inf")
+    for epoch in range(1, max_epochs + 1):
+        time.sleep(epoch_s)
+        value = config["x1"] + 10.0 / epoch
+        print(f"epoch {epoch} value {value:.4f}", flush=True)
+        if value < best:
+            best = value
+            with tempfile.TemporaryDirectory() as folder:
+                (Path(folder) / "weights.bin").write_bytes(f"epoch {epoch}".encode("ascii"))
+                tune.report({"value": value, "epoch": epoch}, checkpoint=tune.Checkpoint.from_directory(folder))
+        else:
+            tune.report({"value": value, "epoch": epoch})

@@ -42,6 +42,22 @@ def _build_parser() -> argparse.ArgumentParser:
     board.add_argument("--storage", default=DEFAULT_STORAGE, help=f"storage root (default: {DEFAULT_STORAGE})")
     board.add_argument("--top", type=int, default=None, help="show only the best K trials")
     board.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+
+    serve = commands.add_parser("serve", help="start the HTTP API and the results pages")
+    serve.add_argument(
+        "--storage", default=DEFAULT_STORAGE, help=f"storage root, a folder or s3:// URI (default: {DEFAULT_STORAGE})"
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1); reads need the token unless it is loopback",
+    )
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
+    serve.add_argument(
+        "--token-file",
+        type=Path,
+        help="file containing the service's token, at least 16 characters (default: a new token, printed at start)",
+    )
     return parser
 
 
@@ -137,11 +153,39 @@ def command_leaderboard(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def command_serve(arguments: argparse.Namespace) -> int:
+    import uvicorn
+
+    from tuner.api import create_app
+    from tuner.api.security import generate_token, is_loopback, load_token
+    from tuner.errors import InputError
+
+    if not 1 <= arguments.port <= 65535:
+        raise InputError(f"--port must be from 1 to 65535, got {arguments.port}")
+    token = load_token(arguments.token_file) if arguments.token_file else generate_token()
+    storage = resolve_storage(arguments.storage)
+    reads_need_token = not is_loopback(arguments.host)
+    app = create_app(storage, token, reads_need_token=reads_need_token)
+
+    host = f"[{arguments.host}]" if ":" in arguments.host else arguments.host
+    print(f"serving {storage} at http://{host}:{arguments.port}/ (API documentation at /docs)")
+    if reads_need_token:
+        print(f"{arguments.host} is not a loopback address, so reads need the token too")
+    if arguments.token_file:
+        print(f"token: the content of {arguments.token_file}")
+    else:
+        print(f"token (send it as 'Authorization: Bearer <token>' or paste it on the page's sign-in form): {token}")
+    sys.stdout.flush()
+    uvicorn.run(app, host=arguments.host, port=arguments.port, log_level="info")
+    return 0
+
+
 COMMANDS = {
     "run": command_run,
     "resume": command_resume,
     "validate": command_validate,
     "leaderboard": command_leaderboard,
+    "serve": command_serve,
 }
 
 

@@ -37,6 +37,12 @@ class ExperimentExistsError(InputError):
     """An experiment name that already has results in the storage."""
 
 
+class ConflictError(TunerError):
+    """A request that the experiment's current state does not allow, such as stopping a trial that has ended."""
+
+    exit_status = 1
+
+
 class RunError(TunerError):
     """An experiment that started but could not finish."""
 

@@ -89,6 +89,7 @@ class TrialRecord:
     checkpoint: str | None = None
     checkpoint_value: float | None = None
     trial_dir: str | None = None
+    working_dir: str | None = None
     stop_decided: bool = False
 
 
@@ -136,6 +137,7 @@ class ResultsRecorder(Callback):
         record.status = "RUNNING"
         record.started_at = record.started_at or _now()
         record.trial_dir = trial.path
+        record.working_dir = _working_directory(trial)
         self._changed()
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
@@ -312,6 +314,7 @@ class ResultsRecorder(Callback):
         columns["error"] = pa.array([record.error for record in records], pa.string())
         columns["checkpoint"] = pa.array([record.checkpoint for record in records], pa.string())
         columns["trial_dir"] = pa.array([record.trial_dir for record in records], pa.string())
+        columns["working_dir"] = pa.array([record.working_dir for record in records], pa.string())
         return pa.table(columns)
 
     def results_table(self) -> pa.Table:
@@ -325,6 +328,17 @@ class ResultsRecorder(Callback):
         for name in self._metric_names:
             columns[name] = pa.array([row.get(name) for row in self.results], pa.float64())
         return pa.table(columns)
+
+
+def _working_directory(trial: Any) -> str | None:
+    """The local folder where Ray Tune writes the trial's stdout and stderr while it runs.
+
+    The path is on the node that runs the trial; with a local Ray that is this machine.
+    """
+    try:
+        return trial.storage.trial_working_directory
+    except (AttributeError, RuntimeError):
+        return None
 
 
 def trial_error_text(trial: Any) -> str:

@@ -15,8 +15,9 @@ from trainables import RUNS_PROCESSES
 from tuner.errors import ExperimentExistsError, InputError, NotFoundError, RunError
 from tuner.progress import Progress, ProgressCallback
 from tuner.recorder import ResultsRecorder
+from tuner.run_control import ExperimentHeartbeat, StopRequestStopper
 from tuner.spec import Experiment, experiment_from_mapping, resolve_storage
-from tuner.store import ExperimentStore
+from tuner.store import ExperimentStore, trial_folder
 from tuner.warm_start import SPACE_FILE
 from tuner.yamlio import parse_yaml
 
@@ -85,7 +86,7 @@ def make_trial_function(
 
 def trial_dirname(trial: Any) -> str:
     """Name trial folders ``trial_<id>``, short and predictable for the API."""
-    return f"trial_{trial.trial_id}"
+    return trial_folder(trial.trial_id)
 
 
 def quiet_ray_logs() -> None:
@@ -167,7 +168,8 @@ def run_experiment(
     )
     prime_searcher(searcher, experiment)
     recorder = ResultsRecorder(store, experiment.space, spec.metric, spec.mode, experiment.max_epochs)
-    callbacks: list[Any] = [recorder]
+    heartbeat = ExperimentHeartbeat(store)
+    callbacks: list[Any] = [recorder, heartbeat]
     n_trials = min(spec.trials, len(experiment.design)) if experiment.design else spec.trials
     progress = ProgressCallback(recorder, n_trials, emit_progress) if emit_progress else None
     if progress is not None:
@@ -190,25 +192,37 @@ def run_experiment(
             name=spec.name,
             storage_path=experiment.storage_path,
             callbacks=callbacks,
+            stop=StopRequestStopper(store),
             verbose=2 if verbose else 0,
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
             checkpoint_config=tune.CheckpointConfig(
                 num_to_keep=1, checkpoint_score_attribute=spec.metric, checkpoint_score_order=spec.mode
             ),
             log_to_file=True,
+            # Ray Tune writes a trial's stdout and stderr into its working directory, a local
+            # staging folder. Syncing artifacts copies them into the trial folder in the storage
+            # when the trial ends, but not on every checkpoint, because that sync blocks the trial.
+            sync_config=tune.SyncConfig(sync_artifacts=True, sync_artifacts_on_checkpoint=False),
         ),
     )
 
     started = time.monotonic()
+    heartbeat.start()
     try:
         tuner.fit()
+    except KeyboardInterrupt:
+        recorder.flush()
+        heartbeat.end("interrupted")
+        raise
     except Exception as error:  # noqa: BLE001 - Ray Tune raises many types; trial errors do not land here
         recorder.flush()
+        heartbeat.end("failed")
         raise RunError(f"experiment {spec.name} failed: {type(error).__name__}: {error}") from error
     finally:
         close = getattr(searcher, "close", None)
         if close is not None:
             close()
+    heartbeat.end("finished")
     summary = summarize(spec.name, store.path, recorder, time.monotonic() - started)
     return dataclasses.replace(summary, suggest_timings=list(searcher.suggest_timings))
 
@@ -257,11 +271,19 @@ def resume_experiment(storage: str, name: str, verbose: bool = False) -> RunSumm
     ensure_ray(verbose)
     logger.info("experiment %s: resuming from %s", name, store.path)
     tuner = tune.Tuner.restore(store.path, trainable=make_trainable(experiment), resume_unfinished=True)
+    # The restored run keeps the original callbacks and stopper; this heartbeat marks its start and end.
+    heartbeat = ExperimentHeartbeat(store)
     started = time.monotonic()
+    heartbeat.start()
     try:
         tuner.fit()
+    except KeyboardInterrupt:
+        heartbeat.end("interrupted")
+        raise
     except Exception as error:  # noqa: BLE001 - Ray Tune raises many types; trial errors do not land here
+        heartbeat.end("failed")
         raise RunError(f"experiment {name} failed to resume: {type(error).__name__}: {error}") from error
+    heartbeat.end("finished")
     return summarize_table(name, store, experiment.spec.mode, time.monotonic() - started)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,14 +52,17 @@ class ExperimentStore:
         """The experiment folder on this machine; only for local storage."""
         return Path(self.path.removeprefix("file://"))
 
-    def _filesystem(self) -> tuple[pafs.FileSystem, str]:
+    def filesystem(self) -> tuple[pafs.FileSystem, str]:
+        """Return the storage's pyarrow filesystem and the experiment folder's path on it."""
+        # NOTE: for a URI this builds a new filesystem on every call, and the service calls it a few
+        # times per request. That cost has not been measured against S3.
         if self.is_local:
             return pafs.LocalFileSystem(), str(self.local_path)
         return pafs.FileSystem.from_uri(self.path)
 
     def exists(self) -> bool:
         """Whether the experiment has recorded anything (its spec or trials table)."""
-        filesystem, root = self._filesystem()
+        filesystem, root = self.filesystem()
         infos = filesystem.get_file_info([f"{root}/{SPEC_FILE}", f"{root}/{TRIALS_FILE}"])
         return any(info.type != pafs.FileType.NotFound for info in infos)
 
@@ -76,13 +80,13 @@ class ExperimentStore:
                 Path(temporary).unlink(missing_ok=True)
                 raise
             return
-        filesystem, root = self._filesystem()
+        filesystem, root = self.filesystem()
         with filesystem.open_output_stream(f"{root}/{filename}") as stream:
             stream.write(data)
 
     def read_bytes(self, filename: str) -> bytes:
         """Read ``filename`` from the experiment folder, or raise :class:`NotFoundError`."""
-        filesystem, root = self._filesystem()
+        filesystem, root = self.filesystem()
         try:
             with filesystem.open_input_stream(f"{root}/{filename}") as stream:
                 return stream.readall()
@@ -96,8 +100,20 @@ class ExperimentStore:
         self.write_bytes(filename, buffer.getvalue())
 
     def read_table(self, filename: str) -> pa.Table:
-        """Read a Parquet table, or raise :class:`NotFoundError`."""
-        return pq.read_table(io.BytesIO(self.read_bytes(filename)))
+        """Read a Parquet table, or raise :class:`NotFoundError`.
+
+        A local file is parsed through one open handle, which keeps reading the version it opened
+        if the file is replaced meanwhile, and saves copying it into memory first. From object
+        storage the whole file is fetched in one request first, because ranged reads of an object
+        that is replaced meanwhile could mix two versions.
+        """
+        if not self.is_local:
+            return pq.read_table(io.BytesIO(self.read_bytes(filename)))
+        try:
+            with pafs.LocalFileSystem().open_input_file(str(self.local_path / filename)) as handle:
+                return pq.read_table(handle)
+        except FileNotFoundError:
+            raise NotFoundError(f"{self.path}/{filename} not found") from None
 
     def write_spec(self, text: str) -> None:
         """Record the spec as run."""
@@ -113,7 +129,7 @@ class ExperimentStore:
 
     def stop_requests(self) -> set[str]:
         """Ids of the trials whose stop has been requested."""
-        filesystem, root = self._filesystem()
+        filesystem, root = self.filesystem()
         selector = pafs.FileSelector(f"{root}/{STOP_REQUEST_DIR}", allow_not_found=True)
         return {
             info.base_name
@@ -129,14 +145,121 @@ class ExperimentStore:
         """The results table, one row per reported result."""
         return self.read_table(RESULTS_FILE)
 
+    def resolve(self, relative: str) -> str:
+        """Return the storage path of ``relative``, a ``/``-separated path inside the experiment folder.
+
+        Raises :class:`NotFoundError` for an empty or absolute path, a ``.``, ``..`` or empty
+        segment, a backslash or a NUL character. On a local disk it also raises for a path whose
+        real location, with symbolic links followed, is outside the experiment folder. The file
+        itself need not exist.
+        """
+        segments = relative.split("/")
+        malformed = (
+            not relative
+            or "\\" in relative
+            or "\x00" in relative
+            or any(segment in ("", ".", "..") for segment in segments)
+        )
+        if malformed:
+            raise NotFoundError(f"file {relative!r} not found in experiment {self.name!r}")
+        filesystem, root = self.filesystem()
+        if not self.is_local:
+            return "/".join([root, *segments])
+        real = os.path.realpath(os.path.join(root, *segments))
+        if not _is_within(real, os.path.realpath(root)):
+            raise NotFoundError(f"file {relative!r} not found in experiment {self.name!r}")
+        return real
+
+    def file_info(self, relative: str) -> StoredFile | None:
+        """Return the regular file at ``relative`` inside the experiment folder, or ``None`` when there is none."""
+        path = self.resolve(relative)
+        filesystem, _ = self.filesystem()
+        info = filesystem.get_file_info(path)
+        if info.type != pafs.FileType.File:
+            return None
+        return StoredFile(relative, path, info.size, info.mtime_ns)
+
+    def list_files(self, relative_folder: str = "") -> list[StoredFile]:
+        """List every regular file under ``relative_folder`` (the whole experiment by default), sorted by path.
+
+        On a local disk, symbolic links whose real location is outside the experiment folder are
+        left out, and linked folders are not entered.
+        """
+        folder = self.resolve(relative_folder) if relative_folder else self.filesystem()[1]
+        if self.is_local:
+            return self._list_local_files(folder)
+        filesystem, root = self.filesystem()
+        selector = pafs.FileSelector(folder, recursive=True, allow_not_found=True)
+        files = [
+            StoredFile(info.path.removeprefix(f"{root}/"), info.path, info.size, info.mtime_ns)
+            for info in filesystem.get_file_info(selector)
+            if info.type == pafs.FileType.File
+        ]
+        return sorted(files, key=lambda stored: stored.relative_path)
+
+    def _list_local_files(self, folder: str) -> list[StoredFile]:
+        root = os.path.realpath(self.local_path)
+        files = []
+        for directory, _, names in os.walk(folder, followlinks=False):
+            for name in names:
+                path = os.path.join(directory, name)
+                real = os.path.realpath(path)
+                if not _is_within(real, root) or not os.path.isfile(real):
+                    continue
+                try:
+                    status = os.stat(real)
+                except FileNotFoundError:
+                    # Ray Tune deletes older checkpoints while an experiment runs.
+                    continue
+                relative = Path(os.path.relpath(path, self.local_path)).as_posix()
+                files.append(StoredFile(relative, real, status.st_size, status.st_mtime_ns))
+        return sorted(files, key=lambda stored: stored.relative_path)
+
+    def iter_file(self, path: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        """Yield the bytes of the file at storage path ``path`` in chunks of at most ``chunk_size``."""
+        filesystem, _ = self.filesystem()
+        with filesystem.open_input_stream(path) as stream:
+            while chunk := stream.read(chunk_size):
+                yield chunk
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A regular file inside an experiment folder."""
+
+    relative_path: str
+    path: str
+    size: int
+    mtime_ns: int | None
+
+
+def trial_folder(trial_id: str) -> str:
+    """Return the name of a trial's folder inside the experiment folder: ``trial_<id>``."""
+    return f"trial_{trial_id}"
+
+
+def _is_within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
 
 def _utc_timestamp() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def storage_filesystem(storage: str) -> tuple[pafs.FileSystem, str]:
+    """Return the pyarrow filesystem of a storage root (a folder or a URI) and the root's path on it."""
+    if "://" in storage and not storage.startswith("file://"):
+        return pafs.FileSystem.from_uri(storage)
+    return pafs.LocalFileSystem(), storage.removeprefix("file://")
+
+
 def list_experiments(storage: str) -> list[str]:
-    """Names of the experiments under a local storage root that have a spec."""
-    root = Path(storage)
-    if not root.is_dir():
+    """Names of the experiments under a storage root (a folder or a URI) that have a spec."""
+    filesystem, root = storage_filesystem(storage)
+    root = root.rstrip("/")
+    if filesystem.get_file_info(root).type != pafs.FileType.Directory:
         return []
-    return sorted(path.parent.name for path in root.glob(f"*/{SPEC_FILE}"))
+    selector = pafs.FileSelector(root, allow_not_found=True)
+    folders = [info.base_name for info in filesystem.get_file_info(selector) if info.type == pafs.FileType.Directory]
+    specs = filesystem.get_file_info([f"{root}/{name}/{SPEC_FILE}" for name in folders])
+    return sorted(name for name, info in zip(folders, specs, strict=True) if info.type == pafs.FileType.File)
