@@ -32,6 +32,7 @@ test: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/orchestration_overhead.py
 	$(BIN)/python benchmarks/early_stopping.py
+	$(BIN)/python benchmarks/searcher_regret.py
 	$(BIN)/python benchmarks/service_leaderboard.py
 	$(BIN)/python benchmarks/service_download_memory.py
 	$(BIN)/python benchmarks/service_concurrent_readers.py
