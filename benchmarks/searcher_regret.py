@@ -3,7 +3,8 @@
 Part 1, simple regret: 50 trials, 5 seeds, searchers random / optuna / smac run through
 run_experiment (what `tuner run` calls) with 1 and with 4 trial slots, next to Optuna's TPE and
 SMAC's hyperparameter-optimisation facade used directly in plain sequential loops with the same
-seeds. Simple regret = best value found - known minimum.
+seeds. With --in-flight-only, both libraries also run directly in ask-and-tell loops that keep
+4 trials open, the parallel reference for 4 slots. Simple regret = best value found - known minimum.
 
 Part 2, time in suggest: one run per searcher of --latency-trials trials on Branin with 2 slots;
 the time Ray Tune spends in the searcher's suggest while about 50, 200 and 500 trials had
@@ -91,6 +92,54 @@ def smac_direct(function: str, seed: int, n_trials: int) -> float:
     return objective(dict(incumbent))
 
 
+def optuna_direct_in_flight(function: str, seed: int, n_trials: int, in_flight: int) -> float:
+    """Optuna's ask-and-tell with ``in_flight`` trials open at once, finished oldest first."""
+    objective, _ = FUNCTIONS[function]
+    space = load_space(function, Path.cwd())
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed, constant_liar=True))
+    open_trials: list[Any] = []
+    asked = 0
+    while asked < n_trials or open_trials:
+        while asked < n_trials and len(open_trials) < in_flight:
+            trial = study.ask()
+            config = {name: trial.suggest_float(name, space[name].lower, space[name].upper) for name in space.names}
+            open_trials.append((trial, config))
+            asked += 1
+        trial, config = open_trials.pop(0)
+        study.tell(trial, objective(config))
+    return study.best_value
+
+
+def smac_direct_in_flight(function: str, seed: int, n_trials: int, in_flight: int) -> float:
+    """SMAC's ask-and-tell with ``in_flight`` trials open at once, finished oldest first."""
+    from smac import HyperparameterOptimizationFacade, Scenario
+    from smac.runhistory import TrialValue
+
+    objective, _ = FUNCTIONS[function]
+    space = load_space(function, Path.cwd())
+    scenario = Scenario(
+        space.configspace, deterministic=True, n_trials=n_trials, seed=seed,
+        output_directory=Path(tempfile.mkdtemp(prefix="smac-direct-")),
+    )
+    intensifier = HyperparameterOptimizationFacade.get_intensifier(scenario, max_config_calls=1)
+    smac = HyperparameterOptimizationFacade(
+        scenario, lambda config, seed=0: objective(dict(config)), intensifier=intensifier,
+        overwrite=True, logging_level=40,
+    )
+    open_trials: list[Any] = []
+    asked = 0
+    best = float("inf")
+    while asked < n_trials or open_trials:
+        while asked < n_trials and len(open_trials) < in_flight:
+            open_trials.append(smac.ask())
+            asked += 1
+        info = open_trials.pop(0)
+        value = objective(dict(info.config))
+        best = min(best, value)
+        smac.tell(info, TrialValue(cost=value), save=False)
+    return best
+
+
 def latency(timings: list[tuple[int, float, bool]], around: int, handed_out_only: bool) -> dict[str, float] | None:
     """Median and 90th percentile of suggest calls made while 0.8 to 1.2 times ``around`` trials had finished."""
     window = [
@@ -115,8 +164,25 @@ def main() -> int:
     parser.add_argument("--latency-trials", type=int, default=500)
     parser.add_argument("--skip-regret", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument(
+        "--in-flight-only", action="store_true",
+        help="only run the libraries directly with 4 trials in flight, adding them to --output",
+    )
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/searcher_regret.json"))
     arguments = parser.parse_args()
+
+    if arguments.in_flight_only:
+        report = json.loads(arguments.output.read_text())
+        for function, (_, minimum) in FUNCTIONS.items():
+            for label, run in (("optuna direct, 4 in flight", optuna_direct_in_flight),
+                               ("smac direct, 4 in flight", smac_direct_in_flight)):
+                values = [run(function, seed, arguments.trials, 4) - minimum for seed in range(arguments.seeds)]
+                report["regret"][function][label] = {
+                    "median": float(np.median(values)), "worst": float(np.max(values)), "all": values,
+                }
+                print(function, label, report["regret"][function][label], flush=True)
+        arguments.output.write_text(json.dumps(report, indent=2))
+        return 0
 
     ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False)
     storage = tempfile.mkdtemp(prefix="searcher-regret-")
