@@ -97,8 +97,8 @@ class ExperimentStore:
         """Write a Parquet table atomically, Snappy-compressed.
 
         Snappy rather than zstd: the service parses trials.parquet again after every rewrite, and
-        a 100,000-row table decodes about twice as fast (pyarrow 26, 2-core machine) for a file
-        under 10% larger; every Parquet reader supports it.
+        a 100,000-row, 37-column table reads in 24 ms instead of 30 ms (pyarrow 26, 2-core
+        machine) for a file 16% larger; every Parquet reader supports it.
         """
         buffer = io.BytesIO()
         pq.write_table(table, buffer, compression="snappy")
