@@ -21,6 +21,14 @@ REGISTERED: dict[str, str] = {
     "hartmann6": "trainables.functions:hartmann6",
 }
 
+# Hyperparameters each registered function trainable reads: (required, optional). A space must
+# give every required one and nothing outside both sets.
+HYPERPARAMETERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "keras_cnn": ((), ("filters", "kernel_size", "dropout", "pool_size", "learning_rate", "dense_units")),
+    "branin": (("x1", "x2"), ()),
+    "hartmann6": (tuple(f"x{index}" for index in range(1, 7)), ()),
+}
+
 # Metrics each registered trainable reports to the searcher. ``test_*`` metrics are reported once
 # at the end for the leaderboard and are never a valid experiment metric.
 REPORTED_METRICS: dict[str, tuple[str, ...]] = {

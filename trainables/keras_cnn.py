@@ -168,12 +168,31 @@ def build_model(hyperparameters: dict[str, Any], input_shape: tuple[int, ...], n
     return model
 
 
-def save_model(model: Any, hyperparameters: dict[str, Any], folder: Path) -> None:
-    """Write ``model.keras`` (whole model), ``model.weights.h5`` and ``model.json`` (architecture)."""
+def save_model(model: Any, hyperparameters: dict[str, Any], folder: Path, epoch: int = 0, val_accuracy: float = 0.0) -> None:
+    """Write ``model.keras`` (whole model), ``model.weights.h5`` and ``model.json``.
+
+    ``model.json`` holds the hyperparameters, the architecture, and the epoch and validation
+    accuracy of these weights, from which a restored trial continues.
+    """
     model.save(folder / "model.keras")
     model.save_weights(folder / "model.weights.h5")
-    description = {"hyperparameters": hyperparameters, "architecture": json.loads(model.to_json())}
+    description = {
+        "hyperparameters": hyperparameters,
+        "epoch": epoch,
+        "val_accuracy": val_accuracy,
+        "architecture": json.loads(model.to_json()),
+    }
     (folder / "model.json").write_text(json.dumps(description, indent=2), encoding="utf-8")
+
+
+def restore_model(checkpoint: Any) -> tuple[Any, int, float]:
+    """Load a checkpoint saved by :func:`train`: the model, its epoch and its validation accuracy."""
+    import keras
+
+    with checkpoint.as_directory() as folder:
+        model = keras.models.load_model(Path(folder) / "model.keras")
+        description = json.loads((Path(folder) / "model.json").read_text(encoding="utf-8"))
+    return model, int(description.get("epoch", 0)), float(description.get("val_accuracy", -1.0))
 
 
 def train(
@@ -204,11 +223,19 @@ def train(
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     model = build_model(hyperparameters, splits.x_train.shape[1:], splits.n_classes)
+    first_epoch = 1
 
     n_gpus = len(_visible_gpus())
     best_accuracy = -1.0
     best_weights = None
-    for epoch in range(1, max_epochs + 1):
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        # A resumed or unpaused trial continues after the epoch of its checkpoint; Ray Tune
+        # restores training_iteration to that epoch too.
+        model, last_epoch, best_accuracy = restore_model(checkpoint)
+        best_weights = model.get_weights()
+        first_epoch = last_epoch + 1
+    for epoch in range(first_epoch, max_epochs + 1):
         started = time.perf_counter()
         history = model.fit(
             splits.x_train, splits.y_train, batch_size=batch_size, epochs=1, verbose=0, shuffle=True
@@ -234,15 +261,16 @@ def train(
             model.set_weights(best_weights)
             test_loss, test_accuracy = model.evaluate(splits.x_test, splits.y_test, batch_size=512, verbose=0)
             metrics.update(test_accuracy=float(test_accuracy), test_loss=float(test_loss))
-        _report(metrics, model, hyperparameters if improved else None)
+        _report(metrics, model, hyperparameters if improved else None, epoch, best_accuracy)
 
 
-def _report(metrics: dict[str, Any], model: Any, hyperparameters: dict[str, Any] | None) -> None:
+def _report(
+    metrics: dict[str, Any], model: Any, hyperparameters: dict[str, Any] | None, epoch: int, val_accuracy: float
+) -> None:
     """Report one epoch, with a checkpoint when ``hyperparameters`` is given."""
     if hyperparameters is None:
         tune.report(metrics)
         return
     with tempfile.TemporaryDirectory(prefix="keras-cnn-") as folder:
-        save_model(model, hyperparameters, Path(folder))
+        save_model(model, hyperparameters, Path(folder), epoch, val_accuracy)
         tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
-

@@ -131,7 +131,7 @@ def command_validate(arguments: argparse.Namespace) -> int:
     print(
         f"{arguments.spec}: valid. Experiment {spec.name}: {len(experiment.space)} hyperparameters, "
         f"searcher {spec.searcher.name}, scheduler {spec.scheduler.name}, {spec.trials} trials, "
-        f"{spec.slots} slots, {spec.metric} ({spec.mode})"
+        f"{spec.slots} slot{'s' if spec.slots != 1 else ''}, {spec.metric} ({spec.mode})"
     )
     return 0
 

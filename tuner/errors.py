@@ -51,3 +51,9 @@ class RunError(TunerError):
 
 class TrainableError(Exception):
     """A trial that cannot train with its configuration; it fails that trial only."""
+
+
+class InterruptedRunError(TunerError):
+    """An experiment stopped by Ctrl-C or a signal before its trials were done; ``tuner resume`` continues it."""
+
+    exit_status = 1

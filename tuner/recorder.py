@@ -122,6 +122,7 @@ class ResultsRecorder(Callback):
         self._last_flush = 0.0
         self._dirty = False
         self._column_types = {name: config_column_type(space[name]) for name in space.names}
+        self.cut_at_end: list[str] = []
 
     # Ray Tune hooks. Each records the event, then writes when the last write is old enough.
 
@@ -217,12 +218,29 @@ class ResultsRecorder(Callback):
         self._dirty = True
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
+        # Ray Tune ends the trials still running when a time budget runs out or the run is
+        # interrupted, without calling on_trial_complete; both look the same here, so they are
+        # recorded as STOPPED and the runner calls mark_interrupted() for an interrupted run.
+        self.cut_at_end = []
         for trial in trials:
             record = self._record(trial)
-            if record.status in ("PENDING", "RUNNING"):
-                record.status = "STOPPED" if record.status == "RUNNING" else "PENDING"
-                record.ended_at = record.ended_at or (_now() if record.started_at else None)
+            if record.status == "RUNNING":
+                record.status = "STOPPED"
+                record.ended_at = record.ended_at or _now()
+                self.cut_at_end.append(record.trial_id)
         self.flush()
+
+    def mark_interrupted(self) -> None:
+        """Record the trials cut off by an interrupt as PENDING: ``tuner resume`` runs them again."""
+        for trial_id in self.cut_at_end:
+            record = self.trials[trial_id]
+            record.status = "PENDING"
+            record.ended_at = None
+        self.flush()
+
+    def n_finished(self) -> int:
+        """Number of trials that ended: TERMINATED, STOPPED or ERROR."""
+        return sum(record.status in ("TERMINATED", "STOPPED", "ERROR") for record in self.trials.values())
 
     # Bookkeeping.
 
@@ -236,9 +254,12 @@ class ResultsRecorder(Callback):
 
     def _final_status(self, record: TrialRecord, returned: bool) -> str:
         """TERMINATED for a trial that ran to its end, STOPPED for one ended early."""
+        # A trial that reported all its epochs ran to its end, even when a scheduler then stopped
+        # it: ASHA stops trials at max_t, and Hyperband pauses them there before ending them.
+        if self.max_epochs is not None and record.n_epochs >= self.max_epochs:
+            return "TERMINATED"
         if record.stop_decided:
-            ran_all_epochs = self.max_epochs is not None and record.n_epochs >= self.max_epochs
-            return "TERMINATED" if ran_all_epochs else "STOPPED"
+            return "STOPPED"
         return "TERMINATED" if returned else "STOPPED"
 
     def _stop_requested(self, trial_id: str) -> bool:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from trainables import RUNS_PROCESSES
-from tuner.errors import ExperimentExistsError, InputError, NotFoundError, RunError
+from tuner.errors import ExperimentExistsError, InputError, InterruptedRunError, NotFoundError, RunError
 from tuner.progress import Progress, ProgressCallback
 from tuner.recorder import ResultsRecorder
 from tuner.run_control import ExperimentHeartbeat, StopRequestStopper
@@ -222,9 +222,34 @@ def run_experiment(
         close = getattr(searcher, "close", None)
         if close is not None:
             close()
+    if was_interrupted(experiment, len(recorder.cut_at_end), recorder.n_finished(), time.monotonic() - started):
+        recorder.mark_interrupted()
+        heartbeat.end("interrupted")
+        raise InterruptedRunError(interrupted_message(spec.name, experiment.storage_path))
     heartbeat.end("finished")
     summary = summarize(spec.name, store.path, recorder, time.monotonic() - started)
     return dataclasses.replace(summary, suggest_timings=list(searcher.suggest_timings))
+
+
+def was_interrupted(experiment: Experiment, n_cut: int, n_finished: int, elapsed_s: float) -> bool:
+    """Tell an interrupted run from a finished one after Ray Tune's loop ends.
+
+    Ray Tune returns normally after Ctrl-C, with the trials that were running ended, as after a
+    time budget. A run whose trials are not all done is interrupted unless its budget ran out.
+    """
+    budget = experiment.spec.time_budget_s
+    if budget is not None and elapsed_s >= 0.99 * budget:
+        return False
+    n_trials = min(experiment.spec.trials, len(experiment.design)) if experiment.design else experiment.spec.trials
+    return n_cut > 0 or n_finished < n_trials
+
+
+def interrupted_message(name: str, storage: str) -> str:
+    """Tell the user that the run was interrupted and how to continue it."""
+    return (
+        f"experiment {name} was interrupted; its tables hold every trial recorded so far. "
+        f"Continue it with: tuner resume {name} --storage {storage}"
+    )
 
 
 def make_trainable(experiment: Experiment) -> Any:
@@ -263,6 +288,13 @@ def resume_experiment(storage: str, name: str, verbose: bool = False) -> RunSumm
     if not store.exists():
         raise NotFoundError(f"experiment {name!r} not found in {store.storage}")
     experiment = recorded_experiment(store)
+    if experiment.spec.scheduler.name == "hyperband":
+        # NOTE: Ray Tune 2.60 restored Hyperband brackets with paused trials that never started
+        # again, so the resumed run waited forever; fifo, asha and median resume correctly.
+        raise InputError(
+            f"experiment {name!r} uses the hyperband scheduler, which tuner resume does not support; "
+            "start a new experiment with warm_start: " + name + " to reuse its trials"
+        )
     if not tune.Tuner.can_restore(store.path):
         raise InputError(f"experiment {name!r} in {store.storage} has no Ray Tune state to resume from")
 
@@ -283,8 +315,13 @@ def resume_experiment(storage: str, name: str, verbose: bool = False) -> RunSumm
     except Exception as error:  # noqa: BLE001 - Ray Tune raises many types; trial errors do not land here
         heartbeat.end("failed")
         raise RunError(f"experiment {name} failed to resume: {type(error).__name__}: {error}") from error
+    summary = summarize_table(name, store, experiment.spec.mode, time.monotonic() - started)
+    n_finished = summary.n_terminated + summary.n_stopped + summary.n_errors
+    if experiment.spec.time_budget_s is None and was_interrupted(experiment, 0, n_finished, 0.0):
+        heartbeat.end("interrupted")
+        raise InterruptedRunError(interrupted_message(name, store.storage))
     heartbeat.end("finished")
-    return summarize_table(name, store, experiment.spec.mode, time.monotonic() - started)
+    return summary
 
 
 def summarize_table(name: str, store: ExperimentStore, mode: str, elapsed_s: float) -> RunSummary:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from search_spaces import SearchSpace, load_space
 from search_spaces.design_table import DesignRow, read_design_table
-from trainables import REGISTERED, REPORTED_METRICS, argument_names, resolve_argument_check, resolve_trainable
+from trainables import HYPERPARAMETERS, REGISTERED, REPORTED_METRICS, argument_names, resolve_argument_check, resolve_trainable
 from tuner.errors import InputError, SpecError
 from tuner.validation import describe_error, format_validation_error
 from tuner.yamlio import dump_yaml, read_yaml
@@ -259,6 +259,7 @@ def experiment_from_mapping(
 
     space = recorded_space or load_space(spec.space, base_dir, source=f"{source}: space")
     check_trainable(spec, space, base_dir, source)
+    check_space_fits_trainable(spec, space, source)
     check_metric(spec, source)
     check_searcher(spec, source)
     check_scheduler(spec, source)
@@ -344,6 +345,26 @@ def _arguments_model(function: Any) -> type[BaseModel] | None:
     return pydantic.create_model(
         "TrainableArguments", __config__=ConfigDict(extra="forbid", strict=True), **fields
     )
+
+
+def check_space_fits_trainable(spec: ExperimentSpec, space: SearchSpace, source: str) -> None:
+    """Check that a registered trainable gets the hyperparameters it reads and no others."""
+    known = HYPERPARAMETERS.get(spec.trainable.name)
+    if known is None:
+        return
+    required, optional = known
+    missing = [name for name in required if name not in space.names]
+    if missing:
+        raise SpecError(
+            f"{source}: space: {spec.trainable.name} needs the hyperparameters {', '.join(required)}; "
+            f"the space has no {', '.join(missing)}"
+        )
+    unused = [name for name in space.names if name not in required and name not in optional]
+    if unused:
+        raise SpecError(
+            f"{source}: space: {spec.trainable.name} does not use the hyperparameter {unused[0]!r} "
+            f"(it reads {', '.join(required + optional)})"
+        )
 
 
 def check_metric(spec: ExperimentSpec, source: str) -> None:

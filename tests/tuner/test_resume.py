@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -49,10 +50,13 @@ def test_resume_finishes_interrupted_experiment(
         while time.monotonic() < deadline and len(terminated_rows(table)) < 1:
             time.sleep(0.5)
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=120)
+        interrupted_status = process.wait(timeout=120)
     finally:
         if process.poll() is None:
             process.kill()
+    state = json.loads((tmp_path / "results" / "interrupted" / "state.json").read_text())
+    assert interrupted_status == 1
+    assert state["state"] == "interrupted"
     # Trials running at the interrupt end as STOPPED and continue on resume; finished ones stay.
     before = {row["trial_id"]: row for row in terminated_rows(table)}
     assert before, "the first run recorded no finished trial before the deadline"
@@ -68,3 +72,4 @@ def test_resume_finishes_interrupted_experiment(
         assert len(matching) == 1
         assert matching[0]["value"] == row["value"]
     assert "experiment interrupted: 6 trials, 6 finished" in capsys.readouterr().out
+    assert json.loads((tmp_path / "results" / "interrupted" / "state.json").read_text())["state"] == "finished"

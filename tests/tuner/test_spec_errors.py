@@ -211,3 +211,32 @@ def test_validate_accepts_shipped_example(forbid_ray: None, capsys: pytest.Captu
 
     assert status == 0
     assert "valid. Experiment digits-cnn: 6 hyperparameters, searcher random, scheduler asha" in capsys.readouterr().out
+
+
+def test_validate_rejects_space_missing_trainable_inputs(
+    make_spec_file: Any, forbid_ray: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = make_spec_file({"space": "keras_cnn"})
+
+    status = main(["validate", str(path)])
+
+    assert status == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {path}: space: branin needs the hyperparameters x1, x2; the space has no x1, x2"
+    )
+
+
+def test_validate_rejects_hyperparameter_trainable_ignores(
+    make_spec_file: Any, forbid_ray: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    space = {"hyperparameters": {"filters": {"type": "int", "low": 8, "high": 16},
+                                 "momentum": {"type": "float", "low": 0.1, "high": 0.9}}}
+    path = make_spec_file({"trainable": {"name": "keras_cnn"}, "space": space, "metric": "val_accuracy", "mode": "max"})
+
+    status = main(["validate", str(path)])
+
+    assert status == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {path}: space: keras_cnn does not use the hyperparameter 'momentum' (it reads filters, "
+        "kernel_size, dropout, pool_size, learning_rate, dense_units)"
+    )
