@@ -74,7 +74,7 @@ def _now() -> datetime:
 
 @dataclass
 class TrialRecord:
-    """What the results store knows of one trial."""
+    """The results store's record of one trial."""
 
     trial_id: str
     config: dict[str, Any]
@@ -219,8 +219,9 @@ class ResultsRecorder(Callback):
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
         # Ray Tune ends the trials still running when a time budget runs out or the run is
-        # interrupted, without calling on_trial_complete; both look the same here, so they are
-        # recorded as STOPPED and the runner calls mark_interrupted() for an interrupted run.
+        # interrupted, and it calls no on_trial_complete for them. Both cases look the same here.
+        # So such trials are recorded as STOPPED, and the runner calls mark_interrupted() when the
+        # run was interrupted.
         self.cut_at_end = []
         for trial in trials:
             record = self._record(trial)

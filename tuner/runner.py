@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RunSummary:
-    """How an experiment ended."""
+    """The outcome of an experiment run: trial counts by status and the best trial."""
 
     name: str
     path: str
@@ -365,7 +365,7 @@ def prime_searcher(searcher: Any, experiment: Experiment) -> None:
         searcher.add_starting_points(starting_points)
     if experiment.warm_start or experiment.points:
         logger.info(
-            "experiment %s: searcher told %d earlier results, %d starting points",
+            "experiment %s: searcher received %d earlier results and %d starting points",
             experiment.spec.name, len(experiment.warm_start) + len(experiment.points) - len(starting_points),
             len(starting_points),
         )
