@@ -3,7 +3,8 @@
 Both runs use examples/digits_cnn.yaml with 16 trials: the random searcher with the file's seed
 hands out the same 16 configurations whatever the results, so the runs differ only in the
 scheduler. A third run gives raw Ray Tune's ASHAScheduler the same 16 configurations (a grid
-over them) with the same settings, calling the same trainable function. Reported: epochs trained
+over them, in the order the searcher handed them out) with the same settings, calling the same
+trainable function. Reported: epochs trained
 in all, the best validation accuracy, wall time.
 """
 
@@ -37,10 +38,12 @@ def run(scheduler: str, n_trials: int, storage: str) -> dict:
     summary = run_experiment(experiment, emit_progress=lambda progress: None)
     elapsed = time.perf_counter() - started
     trials = ExperimentStore(experiment.storage_path, summary.name).read_trials()
-    configs = sorted(
+    # In the order the searcher handed them out, so raw Ray Tune can run them in the same order.
+    rows = sorted(trials.to_pylist(), key=lambda row: row["started_at"])
+    configs = [
         json.dumps({name: row[name] for name in row if name.startswith("config.")}, sort_keys=True)
-        for row in trials.to_pylist()
-    )
+        for row in rows
+    ]
     return {
         "epochs": int(pc.sum(trials["n_epochs"]).as_py()),
         "best_val_accuracy": summary.best_value,
@@ -106,7 +109,7 @@ def main() -> int:
     raw_asha = run_raw_asha(configs, storage)
     report = {
         "trials": arguments.trials,
-        "same_configurations": fifo.pop("configs") == asha.pop("configs"),
+        "same_configurations": sorted(fifo.pop("configs")) == sorted(asha.pop("configs")),
         "fifo": fifo,
         "asha": asha,
         "raw_ray_asha": raw_asha,
