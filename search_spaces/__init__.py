@@ -1,4 +1,4 @@
-"""What may be tried: the search-space model, its file formats and the shipped spaces."""
+"""Search spaces: the model, its file formats and the shipped spaces."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 A cell is read in its hyperparameter's type: ``64`` for an integer (``64.0`` is rejected), any
 number for a float, and for categorical, ordinal and constant hyperparameters the text of one of
 the declared values (``relu``, ``2``, ``True``). An empty cell means the hyperparameter is
-inactive in that row. A column named after the experiment's metric, where allowed, holds a known
+inactive in that row. A column named after the experiment's metric, where allowed, contains a known
 result; an empty metric cell means the row has not been run.
 """
 

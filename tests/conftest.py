@@ -34,10 +34,10 @@ def forbid_ray(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if anything starts or connects to Ray."""
     import ray
 
-    def refuse(*args: Any, **kwargs: Any) -> None:
+    def reject_start(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("Ray must not be started here")
 
-    monkeypatch.setattr(ray, "init", refuse)
+    monkeypatch.setattr(ray, "init", reject_start)
 
 
 def base_spec(storage: Path) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """What is run: the Keras CNN, command-line programs, benchmark functions, and any ``module:function``.
 
-A trainable is a function ``train(config, **args)``: ``config`` holds one trial's hyperparameters
+A trainable is a function ``train(config, **args)``: ``config`` contains one trial's hyperparameters
 (inactive ones absent) and ``args`` the experiment's fixed arguments. It reports results with
 ``ray.tune.report`` once per epoch; each report is one ``training_iteration`` for the schedulers.
 """

@@ -171,7 +171,7 @@ def build_model(hyperparameters: dict[str, Any], input_shape: tuple[int, ...], n
 def save_model(model: Any, hyperparameters: dict[str, Any], folder: Path, epoch: int = 0, val_accuracy: float = 0.0) -> None:
     """Write ``model.keras`` (whole model), ``model.weights.h5`` and ``model.json``.
 
-    ``model.json`` holds the hyperparameters, the architecture, and the epoch and validation
+    ``model.json`` contains the hyperparameters, the architecture, and the epoch and validation
     accuracy of these weights, from which a restored trial continues.
     """
     model.save(folder / "model.keras")

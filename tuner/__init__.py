@@ -1,3 +1,3 @@
-"""How trials are scheduled, recorded and served: spec, searchers, runner, results store, command line."""
+"""Scheduling, recording and serving of trials: spec, searchers, runner, results store, command line."""
 
 __version__ = "0.1.0"

@@ -28,7 +28,7 @@ class Leaderboard:
 
 
 def experiment_objective(store: ExperimentStore) -> tuple[str, str]:
-    """The metric and mode an experiment was run with, from its spec.yaml."""
+    """Read the metric and mode an experiment was run with from its spec.yaml."""
     spec = parse_yaml(store.read_spec(), f"{store.path}/spec.yaml")
     return spec["metric"], spec["mode"]
 

@@ -25,7 +25,7 @@ class Progress:
     elapsed_s: float
 
     def line(self) -> str:
-        """One line for a terminal, such as ``12/20 done, 2 running, 1 failed, best val_accuracy 0.97, 0:41``."""
+        """Format one line for a terminal, such as ``12/20 done, 2 running, 1 failed, best val_accuracy 0.97, 0:41``."""
         best = f"{self.best_value:.4g}" if self.best_value is not None else "-"
         minutes, seconds = divmod(int(self.elapsed_s), 60)
         return (
@@ -49,7 +49,7 @@ class ProgressCallback(Callback):
         self._last_counts: tuple[int, ...] | None = None
 
     def snapshot(self) -> Progress:
-        """The progress now."""
+        """Return the progress now."""
         statuses = [record.status for record in self.recorder.trials.values()]
         best = self.recorder.best()
         return Progress(

@@ -35,7 +35,7 @@ _RAY_RESULT_KEYS = {
 
 
 def config_column_type(hyperparameter: Any) -> pa.DataType:
-    """The Arrow type of a hyperparameter's column: the common type of its values, else string."""
+    """Return the Arrow type of a hyperparameter's column: the common type of its values, else string."""
     if isinstance(hyperparameter, IntegerHyperparameter):
         return pa.int64()
     if isinstance(hyperparameter, FloatHyperparameter):
@@ -164,7 +164,7 @@ class ResultsRecorder(Callback):
             record.best_epoch = epoch
         if result.get("done"):
             # Ray Tune marks a result done only when a scheduler or stopper decided to stop the
-            # trial after it; a trainable that returns is completed without another result.
+            # trial after it. A trainable that returns is completed without another result.
             record.stop_decided = True
         for key in metrics:
             if key not in self._metric_names:
@@ -207,7 +207,7 @@ class ResultsRecorder(Callback):
         self._changed(force=True)
 
     def get_state(self) -> dict[str, Any]:
-        """Every record, saved by Ray Tune with the experiment so that a resumed run keeps them."""
+        """Return every record, for Ray Tune to save with the experiment so that a resumed run keeps them."""
         return {"trials": self.trials, "results": self.results, "metric_names": self._metric_names}
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -301,7 +301,7 @@ class ResultsRecorder(Callback):
         self._last_flush = time.monotonic()
 
     def best(self) -> TrialRecord | None:
-        """The trial with the best metric so far, or ``None``."""
+        """Return the trial with the best metric so far, or ``None``."""
         scored = [record for record in self.trials.values() if record.best_value is not None]
         if not scored:
             return None
@@ -309,7 +309,7 @@ class ResultsRecorder(Callback):
         return pick(scored, key=lambda record: record.best_value)
 
     def trials_table(self) -> pa.Table:
-        """One row per trial, with a typed ``config.<name>`` column per hyperparameter."""
+        """Build the trials table: one row per trial, a typed ``config.<name>`` column per hyperparameter."""
         records = list(self.trials.values())
         columns: dict[str, pa.Array] = {
             "trial_id": pa.array([record.trial_id for record in records], pa.string()),
@@ -340,7 +340,7 @@ class ResultsRecorder(Callback):
         return pa.table(columns)
 
     def results_table(self) -> pa.Table:
-        """One row per reported result, with a float column per metric."""
+        """Build the results table: one row per reported result, a float column per metric."""
         columns: dict[str, pa.Array] = {
             "trial_id": pa.array([row["trial_id"] for row in self.results], pa.string()),
             "training_iteration": pa.array([row["training_iteration"] for row in self.results], pa.int64()),
@@ -353,7 +353,7 @@ class ResultsRecorder(Callback):
 
 
 def _working_directory(trial: Any) -> str | None:
-    """The local folder where Ray Tune writes the trial's stdout and stderr while it runs.
+    """Return the local folder where Ray Tune writes the trial's stdout and stderr while it runs.
 
     The path is on the node that runs the trial; with a local Ray that is this machine.
     """
@@ -364,7 +364,7 @@ def _working_directory(trial: Any) -> str | None:
 
 
 def trial_error_text(trial: Any) -> str:
-    """The error of a failed trial as ``ExceptionType: message``, without Ray's wrapping."""
+    """Return the error of a failed trial as ``ExceptionType: message``, without Ray's wrapping."""
     error = _pickled_error(trial)
     cause = getattr(error, "cause", None) or error
     if cause is not None and str(cause):

@@ -103,7 +103,7 @@ def quiet_ray_logs() -> None:
 
 
 def make_scheduler(experiment: Experiment) -> Any:
-    """The Ray Tune scheduler that the spec names, over ``training_iteration`` (epochs)."""
+    """Create the Ray Tune scheduler that the spec names, over ``training_iteration`` (epochs)."""
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, HyperBandScheduler, MedianStoppingRule
 
     settings = experiment.spec.scheduler
@@ -170,8 +170,7 @@ def run_experiment(
     recorder = ResultsRecorder(store, experiment.space, spec.metric, spec.mode, experiment.max_epochs)
     heartbeat = ExperimentHeartbeat(store)
     callbacks: list[Any] = [recorder, heartbeat]
-    n_trials = min(spec.trials, len(experiment.design)) if experiment.design else spec.trials
-    progress = ProgressCallback(recorder, n_trials, emit_progress) if emit_progress else None
+    progress = ProgressCallback(recorder, experiment.n_trials, emit_progress) if emit_progress else None
     if progress is not None:
         callbacks.append(progress)
 
@@ -240,8 +239,7 @@ def was_interrupted(experiment: Experiment, n_cut: int, n_finished: int, elapsed
     budget = experiment.spec.time_budget_s
     if budget is not None and elapsed_s >= 0.99 * budget:
         return False
-    n_trials = min(experiment.spec.trials, len(experiment.design)) if experiment.design else experiment.spec.trials
-    return n_cut > 0 or n_finished < n_trials
+    return n_cut > 0 or n_finished < experiment.n_trials
 
 
 def interrupted_message(name: str, storage: str) -> str:
@@ -290,7 +288,7 @@ def resume_experiment(storage: str, name: str, verbose: bool = False) -> RunSumm
     experiment = recorded_experiment(store)
     if experiment.spec.scheduler.name == "hyperband":
         # NOTE: Ray Tune 2.60 restored Hyperband brackets with paused trials that never started
-        # again, so the resumed run waited forever; fifo, asha and median resume correctly.
+        # again, so the resumed run waited forever. Runs with fifo, asha and median resume.
         raise InputError(
             f"experiment {name!r} uses the hyperband scheduler, which tuner resume does not support; "
             "start a new experiment with warm_start: " + name + " to reuse its trials"
@@ -315,7 +313,9 @@ def resume_experiment(storage: str, name: str, verbose: bool = False) -> RunSumm
     except Exception as error:  # noqa: BLE001 - Ray Tune raises many types; trial errors do not land here
         heartbeat.end("failed")
         raise RunError(f"experiment {name} failed to resume: {type(error).__name__}: {error}") from error
-    summary = summarize_table(name, store, experiment.spec.mode, time.monotonic() - started)
+    summary = summarize_table(name, store, time.monotonic() - started)
+    # NOTE: trials cut off when a resumed run is itself interrupted are recorded as STOPPED, so
+    # they count as finished here and such a run can be reported as finished.
     n_finished = summary.n_terminated + summary.n_stopped + summary.n_errors
     if experiment.spec.time_budget_s is None and was_interrupted(experiment, 0, n_finished, 0.0):
         heartbeat.end("interrupted")
@@ -324,26 +324,22 @@ def resume_experiment(storage: str, name: str, verbose: bool = False) -> RunSumm
     return summary
 
 
-def summarize_table(name: str, store: ExperimentStore, mode: str, elapsed_s: float) -> RunSummary:
+def summarize_table(name: str, store: ExperimentStore, elapsed_s: float) -> RunSummary:
     """Count trials by status and find the best one, from the experiment's trials table."""
     from tuner.leaderboard import experiment_objective
 
     metric, mode = experiment_objective(store)
     rows = store.read_trials().to_pylist()
-    statuses = [row["status"] for row in rows]
     scored = [row for row in rows if row.get(metric) is not None]
     pick = max if mode == "max" else min
     best = pick(scored, key=lambda row: row[metric]) if scored else None
-    return RunSummary(
-        name=name,
-        path=store.path,
-        n_trials=len(rows),
-        n_terminated=statuses.count("TERMINATED"),
-        n_stopped=statuses.count("STOPPED"),
-        n_errors=statuses.count("ERROR"),
-        best_trial_id=best["trial_id"] if best else None,
-        best_value=best[metric] if best else None,
-        elapsed_s=elapsed_s,
+    return make_summary(
+        name,
+        store.path,
+        [row["status"] for row in rows],
+        best["trial_id"] if best else None,
+        best[metric] if best else None,
+        elapsed_s,
     )
 
 
@@ -375,6 +371,15 @@ def summarize(name: str, path: str, recorder: ResultsRecorder, elapsed_s: float)
     """Count the trials of a finished experiment by status and find the best one."""
     statuses = [record.status for record in recorder.trials.values()]
     best = recorder.best()
+    return make_summary(
+        name, path, statuses, best.trial_id if best else None, best.best_value if best else None, elapsed_s
+    )
+
+
+def make_summary(
+    name: str, path: str, statuses: list[str], best_trial_id: str | None, best_value: float | None, elapsed_s: float
+) -> RunSummary:
+    """Build a :class:`RunSummary` from the trials' statuses and the best trial."""
     return RunSummary(
         name=name,
         path=path,
@@ -382,7 +387,7 @@ def summarize(name: str, path: str, recorder: ResultsRecorder, elapsed_s: float)
         n_terminated=statuses.count("TERMINATED"),
         n_stopped=statuses.count("STOPPED"),
         n_errors=statuses.count("ERROR"),
-        best_trial_id=best.trial_id if best else None,
-        best_value=best.best_value if best else None,
+        best_trial_id=best_trial_id,
+        best_value=best_value,
         elapsed_s=elapsed_s,
     )

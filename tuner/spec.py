@@ -152,7 +152,7 @@ class ExperimentSpec(_Strict):
 class Experiment:
     """A validated experiment: the spec, its loaded search space and where it was read from.
 
-    ``design`` holds the rows of a design table (searcher ``design``) and ``points`` the starting
+    ``design`` contains the rows of a design table (searcher ``design``) and ``points`` the starting
     points and known results given to Optuna or SMAC; both are already checked against the space.
     """
 
@@ -164,6 +164,13 @@ class Experiment:
     points: list[DesignRow] = field(default_factory=list)
     table_paths: dict[str, str] = field(default_factory=dict)
     warm_start: list[tuple[dict[str, Any], float | None]] = field(default_factory=list)
+
+    @property
+    def n_trials(self) -> int:
+        """Trials the experiment runs: ``trials``, or fewer when a design table has fewer rows."""
+        if self.design:
+            return min(self.spec.trials, len(self.design))
+        return self.spec.trials
 
     def searcher_options(self) -> dict[str, Any]:
         """The searcher's settings as its constructor takes them."""

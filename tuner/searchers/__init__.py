@@ -24,7 +24,7 @@ def make_searcher(
 ) -> SpaceSearcher:
     """Create the searcher called ``name``; the spec has already checked the name and options.
 
-    ``options`` holds the searcher's own settings; for ``design`` it holds ``configs``, the table's
+    ``options`` contains the searcher's own settings; for ``design`` it contains ``configs``, the table's
     rows. Starting points are added by the caller with ``add_starting_points``.
     """
     options = dict(options or {})

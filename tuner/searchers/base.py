@@ -28,7 +28,7 @@ class SpaceSearcher(Searcher):
     Subclasses implement :meth:`propose` and :meth:`learn`. This base keeps the configurations of
     running trials, so none is handed out twice while the first copy runs, and turns Ray Tune's
     results into one objective value: the metric of the trial's last result, or ``None`` when the
-    trial failed or reported NaN or infinity. A trial stopped early by a scheduler is told with
+    trial failed or reported NaN or infinity. A trial stopped early by a scheduler is passed to the searcher with
     the last value it reported.
     """
 
@@ -42,7 +42,7 @@ class SpaceSearcher(Searcher):
         self.max_concurrent = 1
         self.history: list[tuple[dict[str, Any], float | None]] = []
         # (finished trials so far, seconds, handed out a configuration) of recent suggest calls, for
-        # benchmarks; bounded because Ray Tune asks again on every step of its loop while a slot is free.
+        # benchmarks. Bounded, because Ray Tune calls suggest on every step of its loop while a slot is free.
         self.suggest_timings: deque[tuple[int, float, bool]] = deque(maxlen=200_000)
 
     def set_max_concurrency(self, max_concurrent: int) -> bool:

@@ -37,8 +37,8 @@ MAX_FORBIDDEN_DRAWS = 1000
 def make_sampler(name: str, seed: int, options: dict[str, Any], conditional: bool) -> optuna.samplers.BaseSampler:
     """Create the Optuna sampler called ``name`` with the searcher's options.
 
-    ``conditional`` says whether the space has conditions; multivariate TPE then groups trials by
-    their sets of active hyperparameters, as it cannot model them together otherwise.
+    ``conditional`` is true when the space has conditions. Multivariate TPE then groups trials by
+    their sets of active hyperparameters, because it cannot model them together otherwise.
     """
     n_startup_trials = options.get("n_startup_trials", 10)
     if name == "tpe":
@@ -61,7 +61,7 @@ def make_sampler(name: str, seed: int, options: dict[str, Any], conditional: boo
 
 
 def distribution_of(hyperparameter: Any) -> BaseDistribution | None:
-    """The Optuna distribution of a hyperparameter, or ``None`` for a constant."""
+    """Return the Optuna distribution of a hyperparameter, or ``None`` for a constant."""
     if isinstance(hyperparameter, Constant):
         return None
     if isinstance(hyperparameter, IntegerHyperparameter):

@@ -1,6 +1,6 @@
 """SMAC3 through its ask-and-tell interface: a random-forest, Gaussian-process or random facade.
 
-SMAC minimises a cost, so for ``mode: max`` the cost is the negated metric. A failed trial is told
+SMAC minimises a cost, so for ``mode: max`` the cost is the negated metric. A failed trial is reported
 as CRASHED with a finite cost worse than every real result so far (the worst cost plus a tenth of
 the observed range, at least 1), and the crashed trials' costs are raised again whenever a worse
 real result arrives. An infinite cost would break the normalisation of SMAC's surrogate model.

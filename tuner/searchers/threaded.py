@@ -48,7 +48,7 @@ class ThreadedSearcher(SpaceSearcher):
         self._worker: threading.Thread | None = None
 
     def reset_model(self) -> None:
-        """Create the model afresh, with nothing told; :meth:`__setstate__` then tells the history again."""
+        """Create the model afresh and empty; :meth:`__setstate__` then passes it the history again."""
         raise NotImplementedError
 
     # Ray Tune pickles the searcher with the Tuner. Threads, locks and the libraries' models do not
@@ -117,18 +117,6 @@ class ThreadedSearcher(SpaceSearcher):
         with self._condition:
             self._to_tell.append((config, value))
             self._condition.notify_all()
-
-    def wait_until_idle(self, timeout_s: float = 60.0) -> bool:
-        """Block until every result is told and no more configurations are needed; for tests and benchmarks."""
-        self._start_worker()
-        deadline = time.monotonic() + timeout_s
-        with self._condition:
-            while self._to_tell or self._wants_configuration():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._error is not None or self._finished:
-                    return not self._to_tell
-                self._condition.wait(remaining)
-        return True
 
     def close(self) -> None:
         """Stop the worker thread."""
