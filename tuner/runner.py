@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from trainables import RUNS_PROCESSES
 from tuner.errors import ExperimentExistsError, InputError, InterruptedRunError, NotFoundError, RunError
@@ -20,6 +20,8 @@ from tuner.spec import Experiment, experiment_from_mapping, resolve_storage
 from tuner.store import ExperimentStore, trial_folder
 from tuner.warm_start import SPACE_FILE
 from tuner.yamlio import parse_yaml
+
+CallbackType = TypeVar("CallbackType")
 
 logger = logging.getLogger(__name__)
 
@@ -278,7 +280,9 @@ def resume_experiment(storage: str, name: str, verbose: bool = False) -> RunSumm
 
     Finished trials keep their records; unfinished ones continue from their last checkpoint, or
     start again when they have none. Failed trials are not run again. Progress goes through the
-    progress callback of the original run.
+    progress callback of the original run. A time budget starts again for the resumed run, as Ray
+    Tune does. A resumed run that is interrupted again records its cut-off trials as PENDING and
+    raises :class:`InterruptedRunError`, like a first run.
     """
     from ray import tune
 
@@ -301,27 +305,41 @@ def resume_experiment(storage: str, name: str, verbose: bool = False) -> RunSumm
     ensure_ray(verbose)
     logger.info("experiment %s: resuming from %s", name, store.path)
     tuner = tune.Tuner.restore(store.path, trainable=make_trainable(experiment), resume_unfinished=True)
-    # The restored run keeps the original callbacks and stopper; this heartbeat marks its start and end.
-    heartbeat = ExperimentHeartbeat(store)
+    # The restored run keeps the original callbacks and stopper, with their saved state.
+    recorder = restored_callback(tuner, ResultsRecorder, name)
+    heartbeat = restored_callback(tuner, ExperimentHeartbeat, name)
     started = time.monotonic()
     heartbeat.start()
     try:
         tuner.fit()
     except KeyboardInterrupt:
+        recorder.flush()
         heartbeat.end("interrupted")
         raise
     except Exception as error:  # noqa: BLE001 - Ray Tune raises many types; trial errors do not land here
+        recorder.flush()
         heartbeat.end("failed")
         raise RunError(f"experiment {name} failed to resume: {type(error).__name__}: {error}") from error
-    summary = summarize_table(name, store, time.monotonic() - started)
-    # NOTE: trials cut off when a resumed run is itself interrupted are recorded as STOPPED, so
-    # they count as finished here and such a run can be reported as finished.
-    n_finished = summary.n_terminated + summary.n_stopped + summary.n_errors
-    if experiment.spec.time_budget_s is None and was_interrupted(experiment, 0, n_finished, 0.0):
+    # Ray Tune gives a resumed run the whole time budget again, so only this run's time counts.
+    elapsed_s = time.monotonic() - started
+    if was_interrupted(experiment, len(recorder.cut_at_end), recorder.n_finished(), elapsed_s):
+        recorder.mark_interrupted()
         heartbeat.end("interrupted")
         raise InterruptedRunError(interrupted_message(name, store.storage))
     heartbeat.end("finished")
-    return summary
+    return summarize_table(name, store, elapsed_s)
+
+
+def restored_callback(tuner: Any, kind: type[CallbackType], name: str) -> CallbackType:
+    """Return the callback of type ``kind`` that a restored Tuner brought back from the saved run."""
+    # NOTE: Ray Tune 2.60 has no public accessor for a restored Tuner's run configuration.
+    for callback in tuner._local_tuner.get_run_config().callbacks or []:
+        if isinstance(callback, kind):
+            return callback
+    raise RunError(
+        f"experiment {name}: its saved Ray Tune state contains no {kind.__name__}, so it cannot be resumed; "
+        f"start a new experiment with warm_start: {name}"
+    )
 
 
 def summarize_table(name: str, store: ExperimentStore, elapsed_s: float) -> RunSummary:

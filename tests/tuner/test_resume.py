@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +20,35 @@ from tuner.cli import main
 DEADLINE_S = 180
 
 
-def terminated_rows(table_path: Path) -> list[dict[str, Any]]:
+def rows_with_status(table_path: Path, status: str) -> list[dict[str, Any]]:
     try:
         rows = pq.read_table(table_path).to_pylist()
     except (OSError, ValueError):
         return []
-    return [row for row in rows if row["status"] == "TERMINATED"]
+    return [row for row in rows if row["status"] == status]
+
+
+def interrupt_when(arguments: list[str], ready: Callable[[], bool]) -> int:
+    """Run ``python -m tuner ARGUMENTS`` with its own local Ray and send SIGINT once ``ready()``.
+
+    Returns the exit status.
+    """
+    pythonpath = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    environment = {**os.environ, "PYTHONPATH": pythonpath}
+    environment.pop("RAY_ADDRESS", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tuner", *arguments],
+        env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        while time.monotonic() < deadline and process.poll() is None and not ready():
+            time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        return process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
 
 
 def test_resume_finishes_interrupted_experiment(
@@ -39,27 +63,16 @@ def test_resume_finishes_interrupted_experiment(
         }
     )
     table = tmp_path / "results" / "interrupted" / "trials.parquet"
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
-    environment.pop("RAY_ADDRESS", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tuner", "run", str(path)],
-        env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + DEADLINE_S
-        while time.monotonic() < deadline and len(terminated_rows(table)) < 1:
-            time.sleep(0.5)
-        process.send_signal(signal.SIGINT)
-        interrupted_status = process.wait(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
+
+    interrupted_status = interrupt_when(["run", str(path)], lambda: len(rows_with_status(table, "TERMINATED")) >= 1)
+
     state = json.loads((tmp_path / "results" / "interrupted" / "state.json").read_text())
     assert interrupted_status == 1
     assert state["state"] == "interrupted"
-    # Trials running at the interrupt end as STOPPED and continue on resume; finished ones stay.
-    before = {row["trial_id"]: row for row in terminated_rows(table)}
+    # Trials running at the interrupt end as PENDING and continue on resume. Finished ones stay.
+    before = {row["trial_id"]: row for row in rows_with_status(table, "TERMINATED")}
     assert before, "the first run recorded no finished trial before the deadline"
+    assert rows_with_status(table, "PENDING")
 
     status = main(["resume", "interrupted", "--storage", str(tmp_path / "results")])
 
@@ -73,3 +86,36 @@ def test_resume_finishes_interrupted_experiment(
         assert matching[0]["value"] == row["value"]
     assert "experiment interrupted: 6 trials, 6 finished" in capsys.readouterr().out
     assert json.loads((tmp_path / "results" / "interrupted" / "state.json").read_text())["state"] == "finished"
+
+
+def test_resume_interrupted_again_keeps_cut_trials_pending(
+    ray_session: Any, make_spec_file: Any, tmp_path: Path
+) -> None:
+    path = make_spec_file(
+        {
+            "name": "twice",
+            "trainable": {"name": "tests.trainables_for_tests:slow_curve", "args": {"max_epochs": 25}},
+            "trials": 6,
+            "slots": 2,
+        }
+    )
+    storage = str(tmp_path / "results")
+    table = tmp_path / "results" / "twice" / "trials.parquet"
+    state_file = tmp_path / "results" / "twice" / "state.json"
+    assert interrupt_when(["run", str(path)], lambda: len(rows_with_status(table, "TERMINATED")) >= 1) == 1
+    n_finished_first = len(rows_with_status(table, "TERMINATED"))
+
+    status = interrupt_when(["resume", "twice", "--storage", storage], lambda: bool(rows_with_status(table, "RUNNING")))
+
+    assert status == 1
+    assert json.loads(state_file.read_text())["state"] == "interrupted"
+    assert rows_with_status(table, "STOPPED") == []
+    assert rows_with_status(table, "PENDING")
+    assert len(rows_with_status(table, "TERMINATED")) < 6
+    assert len(rows_with_status(table, "TERMINATED")) >= n_finished_first
+
+    assert main(["resume", "twice", "--storage", storage]) == 0
+    rows = pq.read_table(table).to_pylist()
+    assert [row["status"] for row in rows] == ["TERMINATED"] * 6
+    assert all(row["n_epochs"] == 25 for row in rows)
+    assert json.loads(state_file.read_text())["state"] == "finished"
