@@ -153,4 +153,18 @@ def test_openapi_documents_every_api_route(client: TestClient) -> None:
                 "weights/model.keras", "weights/{filename}"
             ) in documented
     assert "post" in paths["/api/experiments/{name}/trials/{trial_id}/stop"]
-    assert client.get("/docs").status_code == 200
+
+
+def test_docs_page_loads_swagger_from_service(client: TestClient) -> None:
+    page = client.get("/docs")
+    script = client.get("/docs-assets/swagger-ui-bundle.js")
+    style = client.get("/docs-assets/swagger-ui.css")
+
+    assert page.status_code == 200
+    assert "/docs-assets/swagger-ui-bundle.js" in page.text
+    assert "/docs-assets/swagger-ui.css" in page.text
+    assert "https://" not in page.text
+    assert script.status_code == 200
+    assert "SwaggerUIBundle" in script.text
+    assert style.status_code == 200
+    assert style.headers["content-type"].startswith("text/css")
