@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.s3_server import local_s3_server
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Quiet Ray's output in tests the way the command line does.
@@ -27,6 +29,13 @@ def ray_session() -> Any:
     ray.init(num_cpus=2, num_gpus=0, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Any:
+    """The endpoint URL of one local S3 server on 127.0.0.1 for the whole session."""
+    with local_s3_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

@@ -146,17 +146,23 @@ def run_experiment(
 
     spec = experiment.spec
     store = ExperimentStore(experiment.storage_path, spec.name)
-    if store.exists():
-        raise ExperimentExistsError(
-            f"experiment {spec.name!r} already has results in {store.path}; "
-            "choose another name with --name, or continue it with 'tuner resume'"
-        )
+    try:
+        if store.exists():
+            raise ExperimentExistsError(
+                f"experiment {spec.name!r} already has results in {store.path}; "
+                "choose another name with --name, or continue it with 'tuner resume'"
+            )
+        store.write_spec(experiment.to_yaml())
+    except OSError as error:
+        raise InputError(
+            f"{experiment.source}: storage: cannot write the experiment to {store.path} ({error}); "
+            "give a folder you can write to, or an s3:// URI of an existing bucket with credentials that allow writing"
+        ) from None
+    logger.info("experiment %s: recording in %s", spec.name, store.path)
 
     if not verbose:
         quiet_ray_logs()
     ensure_ray(verbose)
-    store.write_spec(experiment.to_yaml())
-    logger.info("experiment %s: recording in %s", spec.name, store.path)
 
     store.write_bytes(SPACE_FILE, experiment.space.to_json().encode("utf-8"))
     searcher = make_searcher(

@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,62 +14,24 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import AUTHORIZATION, CHECKPOINT_FILES, TOKEN, RecordedExperiment, record_experiment
+from tests.s3_server import make_bucket, s3_environment
 from tuner.api import create_app
 from tuner.store import ExperimentStore
 
 BUCKET = "tuner-results"
 STORAGE = f"s3://{BUCKET}/team"
-SERVER_START_S = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """Start moto's S3 server on a free loopback port; stop it after the module's tests."""
-    port = _free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + SERVER_START_S
-        while True:
-            try:
-                with urllib.request.urlopen(endpoint, timeout=2):
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the local S3 server did not start at {endpoint}")
-                time.sleep(0.2)
-        yield endpoint
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.fixture
-def s3_experiment(s3_endpoint: str, tmp_path: Path, monkeypatch: Any) -> RecordedExperiment:
+def s3_experiment(s3_endpoint: str, tmp_path: Path, monkeypatch: Any) -> Iterator[RecordedExperiment]:
     """The recorded experiment of the other service tests, copied into a new bucket of the local S3 server."""
-    # pyarrow's S3 file system reads the endpoint and credentials from these variables. Turning the
-    # instance metadata lookup off keeps the AWS SDK from looking for credentials anywhere else.
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for variable, value in s3_environment(s3_endpoint).items():
+        monkeypatch.setenv(variable, value)
     local = tmp_path / "storage"
     local.mkdir()
     recorded = record_experiment(local)
 
-    s3 = pafs.S3FileSystem(endpoint_override=s3_endpoint, allow_bucket_creation=True, allow_bucket_deletion=True)
-    s3.create_dir(BUCKET)
+    s3 = make_bucket(s3_endpoint, BUCKET)
     pafs.copy_files(
         str(recorded.folder),
         f"{BUCKET}/team/cnn",
