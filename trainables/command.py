@@ -369,7 +369,7 @@ class TrialFolder:
     def upload(self) -> None:
         """Copy the working folder to the trial folder in the storage; nothing to do when local.
 
-        NOTE: tested against a local file system wrapped as another one, not against S3 itself.
+        Tested against a local S3 server (moto), not against AWS itself.
         """
         if self.is_local:
             return
