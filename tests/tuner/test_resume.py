@@ -95,6 +95,7 @@ def test_resume_interrupted_again_keeps_cut_trials_pending(
         {
             "name": "twice",
             "trainable": {"name": "tests.trainables_for_tests:slow_curve", "args": {"max_epochs": 25}},
+            "searcher": {"name": "optuna", "seed": 1},
             "trials": 6,
             "slots": 2,
         }
@@ -118,4 +119,6 @@ def test_resume_interrupted_again_keeps_cut_trials_pending(
     rows = pq.read_table(table).to_pylist()
     assert [row["status"] for row in rows] == ["TERMINATED"] * 6
     assert all(row["n_epochs"] == 25 for row in rows)
+    # The restored searcher goes on with its random start instead of drawing the first ones again.
+    assert len({(row["config.x1"], row["config.x2"]) for row in rows}) == 6
     assert json.loads(state_file.read_text())["state"] == "finished"

@@ -95,6 +95,8 @@ class OptunaSearcher(ThreadedSearcher):
         super().__init__(space, metric, mode, seed)
         self.options = dict(options or {})
         self._distributions = {name: distribution_of(space[name]) for name in space.names}
+        # A sampler from saved state, whose random numbers go on where the saved run stopped.
+        self._saved_sampler: optuna.samplers.BaseSampler | None = None
         self.reset_model()
 
     def model_attributes(self) -> tuple[str, ...]:
@@ -102,17 +104,28 @@ class OptunaSearcher(ThreadedSearcher):
 
     def reset_model(self) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        self.study = optuna.create_study(
-            direction="maximize" if self.mode == "max" else "minimize",
-            sampler=make_sampler(
+        sampler = self._saved_sampler
+        if sampler is None:
+            sampler = make_sampler(
                 self.options.get("sampler", "tpe"),
                 self.seed,
                 self.options,
                 conditional=bool(self.space.configspace.conditions),
-            ),
-        )
+            )
+        self.study = optuna.create_study(direction="maximize" if self.mode == "max" else "minimize", sampler=sampler)
         self._open_trials: dict[int, optuna.trial.Trial] = {}
         self._trial_numbers: dict[str, int] = {}
+
+    def get_state(self) -> dict[str, Any]:
+        """Return the searcher's state with the sampler, whose random state a restored searcher continues.
+
+        A sampler made anew from the seed would draw its first random configurations again.
+        """
+        return {**super().get_state(), "sampler": self.study.sampler}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self._saved_sampler = state.get("sampler")
+        super().set_state(state)
 
     def enqueue(self, config: dict[str, Any]) -> None:
         """Make ``config`` one of the next configurations Optuna proposes (a starting point)."""

@@ -174,9 +174,15 @@ class ThreadedSearcher(SpaceSearcher):
         raise NotImplementedError
 
     def set_state(self, state: dict[str, Any]) -> None:
-        """Rebuild the model by telling it every finished trial again."""
+        """Rebuild the model afresh and tell it every finished trial again.
+
+        Ray Tune restores a searcher before it asks for the first configuration, so the worker
+        is not using the model meanwhile.
+        """
         super().set_state(state)
         with self._condition:
             self._ready.clear()
+            self._to_tell.clear()
+            self.reset_model()
             self._to_tell.extend(self.history)
             self._condition.notify_all()
