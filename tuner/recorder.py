@@ -72,6 +72,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _duration_s(record: TrialRecord) -> float | None:
+    """Return the seconds an ended trial ran: Ray Tune's count once it reported, else the wall time.
+
+    Ray Tune restores its count with a checkpoint, so the time an interrupted experiment waited
+    for ``tuner resume`` does not count.
+    """
+    if record.ended_at is None or record.started_at is None:
+        return None
+    if record.time_total_s is not None:
+        return record.time_total_s
+    return (record.ended_at - record.started_at).total_seconds()
+
+
 @dataclass
 class TrialRecord:
     """The results store's record of one trial."""
@@ -90,6 +103,8 @@ class TrialRecord:
     checkpoint_value: float | None = None
     trial_dir: str | None = None
     working_dir: str | None = None
+    # Ray Tune's time_total_s of the last result: seconds the trainable ran, summed over restores.
+    time_total_s: float | None = None
     stop_decided: bool = False
 
 
@@ -151,7 +166,14 @@ class ResultsRecorder(Callback):
         record = self._record(trial)
         record.status = "RUNNING"
         epoch = int(result.get("training_iteration", record.n_epochs + 1))
+        if epoch <= record.n_epochs:
+            # The trial continues from a checkpoint after a resume or a retry and reports these
+            # epochs again, so their new rows replace those reported before the restore.
+            self.results = [
+                row for row in self.results if row["trial_id"] != trial.trial_id or row["training_iteration"] < epoch
+            ]
         record.n_epochs = epoch
+        record.time_total_s = float(result.get("time_total_s") or 0.0)
         metrics = {
             key: float(value)
             for key, value in result.items()
@@ -324,13 +346,7 @@ class ResultsRecorder(Callback):
         timestamp = pa.timestamp("us", tz="UTC")
         columns["started_at"] = pa.array([record.started_at for record in records], timestamp)
         columns["ended_at"] = pa.array([record.ended_at for record in records], timestamp)
-        columns["duration_s"] = pa.array(
-            [
-                (record.ended_at - record.started_at).total_seconds() if record.started_at and record.ended_at else None
-                for record in records
-            ],
-            pa.float64(),
-        )
+        columns["duration_s"] = pa.array([_duration_s(record) for record in records], pa.float64())
         for name in self._metric_names:
             columns[f"last.{name}"] = pa.array([record.last_metrics.get(name) for record in records], pa.float64())
         columns["error"] = pa.array([record.error for record in records], pa.string())
