@@ -147,7 +147,7 @@ def run_experiment(
     spec = experiment.spec
     store = ExperimentStore(experiment.storage_path, spec.name)
     try:
-        if store.exists():
+        if store.has_records():
             raise ExperimentExistsError(
                 f"experiment {spec.name!r} already has results in {store.path}; "
                 "choose another name with --name, or continue it with 'tuner resume'"

@@ -36,6 +36,10 @@ class TrainableSpec(_Strict):
     args: dict[str, Any] = Field(default_factory=dict)
 
 
+# NumPy's random generators, which the searchers and trainables seed, take seeds up to 2**32 - 1.
+MAX_SEED = 2**32 - 1
+
+
 class SearcherSpec(BaseModel):
     """Which searcher proposes configurations; ``seed`` defaults to the experiment's seed.
 
@@ -45,7 +49,7 @@ class SearcherSpec(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
     name: str
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
 
     @property
     def options(self) -> dict[str, Any]:
@@ -128,7 +132,7 @@ class ExperimentSpec(_Strict):
     scheduler: SchedulerSpec = Field(default_factory=SchedulerSpec)
     time_budget_s: float | None = Field(default=None, gt=0)
     storage: str = DEFAULT_STORAGE
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     max_failures: int = Field(default=0, ge=0)
     warm_start: str | None = None
 

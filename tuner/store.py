@@ -23,6 +23,8 @@ from tuner.errors import NotFoundError
 SPEC_FILE = "spec.yaml"
 TRIALS_FILE = "trials.parquet"
 RESULTS_FILE = "results.parquet"
+# Ray Tune writes this file when a run starts; Tuner.restore needs it.
+RAY_TUNER_STATE_FILE = "tuner.pkl"
 CONTROL_DIR = "control"
 # A stop request for trial T is the file control/stop/T; the running experiment watches for it.
 STOP_REQUEST_DIR = f"{CONTROL_DIR}/stop"
@@ -64,6 +66,16 @@ class ExperimentStore:
         """Return whether the experiment has recorded anything (its spec or trials table)."""
         filesystem, root = self.filesystem()
         infos = filesystem.get_file_info([f"{root}/{SPEC_FILE}", f"{root}/{TRIALS_FILE}"])
+        return any(info.type != pafs.FileType.NotFound for info in infos)
+
+    def has_records(self) -> bool:
+        """Return whether a run has recorded trials here, or Ray Tune has saved its state here.
+
+        A folder with only spec.yaml and space.json belongs to a run that failed before it
+        started, and a new run may take it over.
+        """
+        filesystem, root = self.filesystem()
+        infos = filesystem.get_file_info([f"{root}/{TRIALS_FILE}", f"{root}/{RAY_TUNER_STATE_FILE}"])
         return any(info.type != pafs.FileType.NotFound for info in infos)
 
     def write_bytes(self, filename: str, data: bytes) -> None:

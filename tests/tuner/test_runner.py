@@ -132,6 +132,35 @@ def test_existing_experiment_not_overwritten(ray_session: Any, make_spec_file: A
     assert (tmp_path / "results" / "once" / "trials.parquet").read_bytes() == before
 
 
+def test_folder_of_run_that_never_started_reused(ray_session: Any, make_spec_file: Any, tmp_path: Path) -> None:
+    # A run that failed before Ray Tune started leaves only spec.yaml behind, and no trial.
+    path = make_spec_file({"name": "retried", "trials": 2})
+    folder = tmp_path / "results" / "retried"
+    folder.mkdir(parents=True)
+    (folder / "spec.yaml").write_text("name: retried\n", encoding="utf-8")
+
+    summary = run_experiment(load_experiment(path))
+
+    assert summary.n_terminated == 2
+    assert pq.read_table(folder / "trials.parquet").num_rows == 2
+
+
+def test_unwritable_storage_rejected_before_ray(
+    make_spec_file: Any, forbid_ray: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    path = make_spec_file({"storage": str(tmp_path / "a-file" / "results")})
+
+    assert main(["run", str(path)]) == 2
+
+    folder = tmp_path / "a-file" / "results" / "branin-check"
+    assert capsys.readouterr().err == (
+        f"error: {path}: storage: cannot write the experiment to {folder} ([Errno 20] Not a directory: "
+        f"'{folder}'); give a folder you can write to, or an s3:// URI of an existing bucket with credentials "
+        "that allow writing\n"
+    )
+
+
 def test_cli_run_then_leaderboard_csv(
     ray_session: Any, make_spec_file: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
