@@ -106,7 +106,10 @@ def _print_summary(summary: Any, storage: str) -> int:
     print(f"results: {summary.path}")
     board = leaderboard(ExperimentStore(resolve_storage(storage), summary.name), top=10)
     if summary.best_value is None:
-        print(f"no trial reported {board.metric}; see the errors with 'tuner leaderboard {summary.name}'")
+        print(
+            f"no trial reported {board.metric}; see the errors with "
+            f"'tuner leaderboard {summary.name} --storage {storage}'"
+        )
         return 1
     print(f"best trial {summary.best_trial_id}: {board.metric} = {summary.best_value:.6g}\n")
     print(format_leaderboard(board, "table"))

@@ -17,6 +17,7 @@ from tuner.progress import Progress, ProgressCallback
 from tuner.recorder import ResultsRecorder
 from tuner.run_control import ExperimentHeartbeat, StopRequestStopper
 from tuner.spec import Experiment, experiment_from_mapping, resolve_storage
+from tuner.state import read_experiment_state
 from tuner.store import ExperimentStore, trial_folder
 from tuner.warm_start import SPACE_FILE
 from tuner.yamlio import parse_yaml
@@ -302,6 +303,11 @@ def resume_experiment(storage: str, name: str, verbose: bool = False) -> RunSumm
         raise InputError(
             f"experiment {name!r} uses the hyperband scheduler, which tuner resume does not support; "
             "start a new experiment with warm_start: " + name + " to reuse its trials"
+        )
+    if read_experiment_state(store).state == "finished":
+        raise InputError(
+            f"experiment {name!r} in {store.storage} has finished, so there is nothing to resume; "
+            f"start a new experiment with warm_start: {name} to build on its trials"
         )
     if not tune.Tuner.can_restore(store.path):
         raise InputError(f"experiment {name!r} in {store.storage} has no Ray Tune state to resume from")

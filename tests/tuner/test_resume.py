@@ -87,6 +87,15 @@ def test_resume_finishes_interrupted_experiment(
     assert "experiment interrupted: 6 trials, 6 finished" in capsys.readouterr().out
     assert json.loads((tmp_path / "results" / "interrupted" / "state.json").read_text())["state"] == "finished"
 
+    # A finished experiment is not run again.
+    finished_table = table.read_bytes()
+    assert main(["resume", "interrupted", "--storage", str(tmp_path / "results")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: experiment 'interrupted' in {tmp_path / 'results'} has finished, so there is nothing to resume; "
+        "start a new experiment with warm_start: interrupted to build on its trials\n"
+    )
+    assert table.read_bytes() == finished_table
+
 
 def test_resume_interrupted_again_keeps_cut_trials_pending(
     ray_session: Any, make_spec_file: Any, tmp_path: Path

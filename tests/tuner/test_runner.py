@@ -161,6 +161,28 @@ def test_unwritable_storage_rejected_before_ray(
     )
 
 
+def test_cli_run_without_metric_points_to_errors(
+    ray_session: Any, make_spec_file: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # flaky_branin fails for every negative x1.
+    space = {
+        "hyperparameters": {
+            "x1": {"type": "float", "low": -5.0, "high": -1.0},
+            "x2": {"type": "constant", "value": 1.0},
+        }
+    }
+    trainable = {"name": "tests.trainables_for_tests:flaky_branin"}
+    path = make_spec_file({"name": "failing", "trials": 2, "trainable": trainable, "space": space})
+
+    assert main(["run", str(path)]) == 1
+
+    output = capsys.readouterr().out
+    assert (
+        f"no trial reported value; see the errors with 'tuner leaderboard failing --storage {tmp_path / 'results'}'"
+        in output
+    )
+
+
 def test_cli_run_then_leaderboard_csv(
     ray_session: Any, make_spec_file: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
