@@ -39,9 +39,11 @@ REPORTED_METRICS: dict[str, tuple[str, ...]] = {
 
 # Checks of a registered trainable's arguments that need more than their types: the search space
 # or the experiment file's folder. Each is ``module:function`` taking (args, space, base_dir,
-# source), raising SpecError, and returning the arguments as the trials get them.
+# source), raising SpecError, and returning the arguments as the trials get them. They run after
+# the arguments were checked against the trainable's signature, unless it takes ``**args``.
 ARGUMENT_CHECKS: dict[str, str] = {
     "command": "trainables.command:check_arguments",
+    "keras_cnn": "trainables.keras_cnn:check_arguments",
 }
 
 # Trainables whose trials run programs of their own. Ray Tune 2.60 keeps the actor of a stopped

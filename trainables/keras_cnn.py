@@ -18,12 +18,14 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
 import numpy as np
+from pydantic import Field
 from ray import tune
 
-from tuner.errors import TrainableError
+from search_spaces import SearchSpace
+from tuner.errors import SpecError, TrainableError
 
 # TensorFlow reads this when it is first imported, which happens inside train().
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -76,6 +78,37 @@ def load_splits(
     )
     n_classes = int(max(y_train.max(), y_val.max(), y_test.max())) + 1
     return Splits(x_train, y_train, x_val, y_val, x_test, y_test, n_classes)
+
+
+def check_arguments(args: dict[str, Any], space: SearchSpace, base_dir: Path, source: str) -> dict[str, Any]:
+    """Check what the argument types cannot: the data left to train on and the MNIST file.
+
+    Returns the arguments with ``data_path`` made absolute against ``base_dir``, the experiment
+    file's folder.
+    """
+    arguments = dict(args)
+    validation_fraction = arguments.get("validation_fraction", 0.2)
+    test_fraction = arguments.get("test_fraction", 0.2)
+    if validation_fraction + test_fraction >= 1:
+        raise SpecError(
+            f"{source}: trainable.args: validation_fraction + test_fraction must be below 1 to leave data to "
+            f"train on, got {validation_fraction} + {test_fraction}"
+        )
+    if arguments.get("dataset", "digits") != "mnist":
+        return arguments
+    data_path = arguments.get("data_path")
+    if not data_path:
+        raise SpecError(
+            f"{source}: trainable.args.data_path is required for dataset mnist: the path of a local .npz file "
+            "in Keras's mnist.npz layout"
+        )
+    path = Path(data_path).expanduser()
+    if not path.is_absolute():
+        path = base_dir / path
+    if not path.is_file():
+        raise SpecError(f"{source}: trainable.args.data_path: file {path} not found; dataset mnist reads a local .npz file")
+    arguments["data_path"] = str(path.resolve())
+    return arguments
 
 
 def _read_mnist_npz(data_path: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -200,11 +233,11 @@ def train(
     *,
     dataset: Literal["digits", "mnist"] = "digits",
     data_path: str | None = None,
-    max_epochs: int = 15,
-    batch_size: int = 64,
-    validation_fraction: float = 0.2,
-    test_fraction: float = 0.2,
-    seed: int = 0,
+    max_epochs: Annotated[int, Field(ge=1)] = 15,
+    batch_size: Annotated[int, Field(ge=1)] = 64,
+    validation_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2,
+    test_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.2,
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0,
 ) -> None:
     """Train the CNN for up to ``max_epochs`` epochs, reporting once per epoch.
 

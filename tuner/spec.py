@@ -308,20 +308,30 @@ def read_searcher_tables(experiment: Experiment) -> None:
 
 
 def check_trainable(spec: ExperimentSpec, space: SearchSpace, base_dir: Path, source: str) -> None:
-    """Check that the trainable exists and takes the given arguments with the right types.
+    """Check that the trainable exists and takes the given arguments with the right types and bounds.
 
-    A registered trainable with an argument check (``trainables.ARGUMENT_CHECKS``) is checked by it
-    instead of by its signature, and ``spec.trainable.args`` is replaced by the arguments it
+    The arguments are checked against the trainable's signature, unless it takes any keyword
+    (``**args``). A registered trainable with an argument check (``trainables.ARGUMENT_CHECKS``)
+    is then checked by it too, and ``spec.trainable.args`` is replaced by the arguments it
     returns, such as paths made absolute against ``base_dir``.
     """
     try:
         function = resolve_trainable(spec.trainable.name)
     except SpecError as error:
         raise SpecError(f"{source}: {error}") from None
+    if not _takes_any_keyword(function):
+        _check_signature_arguments(spec, function, source)
     argument_check = resolve_argument_check(spec.trainable.name)
     if argument_check is not None:
         spec.trainable.args = argument_check(spec.trainable.args, space, base_dir, source)
-        return
+
+
+def _takes_any_keyword(function: Any) -> bool:
+    parameters = inspect.signature(function).parameters.values()
+    return any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters)
+
+
+def _check_signature_arguments(spec: ExperimentSpec, function: Any, source: str) -> None:
     allowed = argument_names(function)
     for key in spec.trainable.args:
         if key not in allowed:
@@ -343,7 +353,8 @@ def check_trainable(spec: ExperimentSpec, space: SearchSpace, base_dir: Path, so
 def _arguments_model(function: Any) -> type[BaseModel] | None:
     """Build a strict pydantic model of a trainable's keyword arguments from its type hints."""
     try:
-        hints = typing.get_type_hints(function)
+        # Extras keep the bounds of Annotated[int, Field(ge=1)] hints.
+        hints = typing.get_type_hints(function, include_extras=True)
     except (NameError, TypeError):
         return None
     fields: dict[str, Any] = {}

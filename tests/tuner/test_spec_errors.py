@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tuner.cli import main
+from tuner.spec import load_experiment
 
 SPACE_RANGE = {"hyperparameters": {"x1": {"type": "float", "low": 3.0, "high": 1.0}}}
 
@@ -67,6 +68,26 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
         {"trainable": {"name": "keras_cnn", "args": {"max_epochs": "many"}}, "space": "keras_cnn",
          "metric": "val_accuracy", "mode": "max"},
         "trainable.args.max_epochs must be an integer, got 'many'",
+    ),
+    (
+        "zero_max_epochs",
+        {"trainable": {"name": "keras_cnn", "args": {"max_epochs": 0}}, "space": "keras_cnn",
+         "metric": "val_accuracy", "mode": "max"},
+        "trainable.args.max_epochs must be >= 1, got 0",
+    ),
+    (
+        "no_training_data_left",
+        {"trainable": {"name": "keras_cnn", "args": {"validation_fraction": 0.5, "test_fraction": 0.5}},
+         "space": "keras_cnn", "metric": "val_accuracy", "mode": "max"},
+        "trainable.args: validation_fraction + test_fraction must be below 1 to leave data to train on, "
+        "got 0.5 + 0.5",
+    ),
+    (
+        "mnist_without_data_path",
+        {"trainable": {"name": "keras_cnn", "args": {"dataset": "mnist"}}, "space": "keras_cnn",
+         "metric": "val_accuracy", "mode": "max"},
+        "trainable.args.data_path is required for dataset mnist: the path of a local .npz file in Keras's "
+        "mnist.npz layout",
     ),
     (
         "grace_period_zero",
@@ -243,3 +264,32 @@ def test_validate_rejects_hyperparameter_trainable_ignores(
         f"error: {path}: space: keras_cnn does not use the hyperparameter 'momentum' (it reads filters, "
         "kernel_size, dropout, pool_size, learning_rate, dense_units)"
     )
+
+
+def test_missing_mnist_file_rejected_with_path(
+    make_spec_file: Any, forbid_ray: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    args = {"dataset": "mnist", "data_path": "data/mnist.npz"}
+    path = make_spec_file(
+        {"trainable": {"name": "keras_cnn", "args": args}, "space": "keras_cnn", "metric": "val_accuracy", "mode": "max"}
+    )
+
+    assert main(["validate", str(path)]) == 2
+
+    assert capsys.readouterr().err == (
+        f"error: {path}: trainable.args.data_path: file {path.parent / 'data' / 'mnist.npz'} not found; "
+        "dataset mnist reads a local .npz file\n"
+    )
+
+
+def test_mnist_path_resolved_against_experiment_folder(make_spec_file: Any, forbid_ray: None, tmp_path: Path) -> None:
+    args = {"dataset": "mnist", "data_path": "data/mnist.npz"}
+    path = make_spec_file(
+        {"trainable": {"name": "keras_cnn", "args": args}, "space": "keras_cnn", "metric": "val_accuracy", "mode": "max"}
+    )
+    (path.parent / "data").mkdir()
+    (path.parent / "data" / "mnist.npz").write_bytes(b"")
+
+    experiment = load_experiment(path)
+
+    assert experiment.spec.trainable.args["data_path"] == str((path.parent / "data" / "mnist.npz").resolve())
