@@ -69,6 +69,8 @@ def space_from_pcs(path: Path) -> SearchSpace:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpaceError(f"{path}: file not found") from None
+    except UnicodeDecodeError:
+        raise SpaceError(f"{path}: not UTF-8 text") from None
     return space_from_pcs_text(text, str(path))
 
 
@@ -88,7 +90,9 @@ def space_from_pcs_text(text: str, source: str) -> SearchSpace:
             forbidden.append(_forbidden(line, where))
             lines[f"forbidden[{len(forbidden) - 1}]"] = number
         elif "|" in line:
-            conditions.extend(_conditions(line, where))
+            for condition in _conditions(line, where):
+                lines[f"conditions[{len(conditions)}]"] = number
+                conditions.append(condition)
         else:
             name, definition = _hyperparameter(line, where)
             if name in hyperparameters:

@@ -72,9 +72,13 @@ def test_new_syntax_reads_types() -> None:
         ("x [0, 1] [0.5]l\n", "bad.pcs:1: x: a log scale needs low > 0, got low=0.0"),
         ("x [a, 1] [0]\n", "bad.pcs:1: x: low must be a number, got 'a'"),
         ("x {a, b} [a]\ny [0, 1] [0]\ny | x in {c}\n",
-         "bad.pcs: conditions[0].values: x cannot take 'c'; it must be one of ['a', 'b']"),
+         "bad.pcs:3: conditions[0].values: x cannot take 'c'; it must be one of ['a', 'b']"),
         ("x {a, b} [a]\n{x=a, y}\n", "bad.pcs:2: cannot read 'y' in a forbidden clause; expected name=value"),
         ("# only a comment\n", "bad.pcs: no hyperparameters declared"),
+        (
+            "x1 [0, 1] [0.5]\nx2 {a, b} [a]\nx2 | x3 in {a}\n",
+            "bad.pcs:3: conditions[0].parent: 'x3' is not a hyperparameter of this space",
+        ),
     ],
 )
 def test_malformed_pcs_names_line(text: str, message: str) -> None:
@@ -82,3 +86,13 @@ def test_malformed_pcs_names_line(text: str, message: str) -> None:
         space_from_pcs_text(text, "bad.pcs")
 
     assert str(raised.value) == message
+
+
+def test_pcs_file_not_utf8_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "space.pcs"
+    path.write_bytes(b"\xff\xfex [0, 1] [0.5]\n")
+
+    with pytest.raises(SpaceError) as raised:
+        load_space(str(path), tmp_path)
+
+    assert str(raised.value) == f"{path}: not UTF-8 text"
