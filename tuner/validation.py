@@ -77,6 +77,8 @@ def describe_error(error: dict[str, Any], model: type[pydantic.BaseModel] | None
         return f"{path} is not a known key{known}"
     if kind in _KIND_WORDS:
         return f"{path} must be {_KIND_WORDS[kind]}, got {value!r}"
+    if kind == "union_type":
+        return f"{path} must be {' or '.join(context['words'])}, got {value!r}"
     if kind == "literal_error":
         return f"{path} must be one of {context.get('expected')}, got {value!r}"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
@@ -94,6 +96,57 @@ def describe_error(error: dict[str, Any], model: type[pydantic.BaseModel] | None
 def format_validation_error(
     error: pydantic.ValidationError, source: str, model: type[pydantic.BaseModel] | None = None
 ) -> str:
-    """Format every error of ``error`` on its own line, each prefixed by ``source``."""
-    lines = [f"{source}: {describe_error(item, model)}" for item in error.errors()]
+    """Format every error of ``error`` on its own line, each prefixed by ``source``.
+
+    A value that matches no member of a union, such as ``space: 42`` for ``str | dict``, gives
+    one line naming every allowed type.
+    """
+    lines = [f"{source}: {describe_error(item, model)}" for item in _merge_union_errors(error.errors())]
     return "\n".join(lines)
+
+
+_BASIC_TYPE_NAMES = frozenset({"str", "int", "float", "bool", "none"})
+
+
+def _is_union_member(loc: tuple[Any, ...]) -> bool:
+    """Return whether ``loc`` ends in the name pydantic gives a union member, such as ``dict[str,any]``.
+
+    Field names here are lowercase words, while members are type names, generic types or models.
+    """
+    if len(loc) < 2 or not isinstance(loc[-1], str):
+        return False
+    part = loc[-1]
+    return part in _BASIC_TYPE_NAMES or "[" in part or part[:1].isupper()
+
+
+def _merge_union_errors(errors: list[Any]) -> list[Any]:
+    """Replace the type errors of one value against each union member by one error naming all types.
+
+    Pydantic reports such a value once per member, at ``loc`` plus the member's name.
+    """
+    merged: list[Any] = []
+    for error in errors:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and error["type"] in _KIND_WORDS
+            and _is_union_member(error["loc"])
+            and (
+                previous["type"] == "union_type"
+                or (previous["type"] in _KIND_WORDS and _is_union_member(previous["loc"]))
+            )
+            and tuple(previous["loc"][: len(error["loc"]) - 1]) == tuple(error["loc"][:-1])
+            and previous.get("input") is error.get("input")
+        ):
+            words = previous.get("ctx", {}).get("words") or [_KIND_WORDS[previous["type"]]]
+            if _KIND_WORDS[error["type"]] not in words:
+                words = [*words, _KIND_WORDS[error["type"]]]
+            merged[-1] = {
+                "type": "union_type",
+                "loc": tuple(error["loc"][:-1]),
+                "input": error.get("input"),
+                "ctx": {"words": words},
+            }
+        else:
+            merged.append(error)
+    return merged
