@@ -62,6 +62,34 @@ def ensure_ray(verbose: bool = False) -> None:
         ray.init(include_dashboard=False, **options)
 
 
+def check_resources_fit(experiment: Experiment) -> None:
+    """Reject per-trial resources that no node of a local Ray has, since such trials would wait forever.
+
+    A cluster named by ``RAY_ADDRESS`` may add nodes on demand, so there it is only a warning.
+    """
+    import ray
+
+    resources = experiment.spec.resources
+    nodes = [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
+    if any(node.get("CPU", 0) >= resources.cpu and node.get("GPU", 0) >= resources.gpu for node in nodes):
+        return
+    largest_cpu = max((node.get("CPU", 0) for node in nodes), default=0)
+    largest_gpu = max((node.get("GPU", 0) for node in nodes), default=0)
+    message = (
+        f"{experiment.source}: resources: each trial needs {_amount(resources.cpu, 'CPU')} and "
+        f"{_amount(resources.gpu, 'GPU')} on one node, but the largest node of Ray has "
+        f"{_amount(largest_cpu, 'CPU')} and {_amount(largest_gpu, 'GPU')}"
+    )
+    if os.environ.get("RAY_ADDRESS"):
+        logger.warning("%s; trials wait until the cluster adds such a node", message)
+        return
+    raise InputError(f"{message}; lower resources, or run on a cluster that has such nodes")
+
+
+def _amount(value: float, unit: str) -> str:
+    return f"{value:g} {unit}" if value == 1 else f"{value:g} {unit}s"
+
+
 def make_trial_function(
     reference: str, args: dict[str, Any], seed: int, metric: str
 ) -> Callable[[dict[str, Any]], None]:
@@ -164,6 +192,7 @@ def run_experiment(
     if not verbose:
         quiet_ray_logs()
     ensure_ray(verbose)
+    check_resources_fit(experiment)
 
     store.write_bytes(SPACE_FILE, experiment.space.to_json().encode("utf-8"))
     searcher = make_searcher(
@@ -315,6 +344,7 @@ def resume_experiment(storage: str, name: str, verbose: bool = False) -> RunSumm
     if not verbose:
         quiet_ray_logs()
     ensure_ray(verbose)
+    check_resources_fit(experiment)
     logger.info("experiment %s: resuming from %s", name, store.path)
     tuner = tune.Tuner.restore(store.path, trainable=make_trainable(experiment), resume_unfinished=True)
     # The restored run keeps the original callbacks and stopper, with their saved state.

@@ -183,6 +183,32 @@ def test_cli_run_without_metric_points_to_errors(
     )
 
 
+@pytest.mark.parametrize(
+    ("resources", "needs"),
+    [({"cpu": 64}, "64 CPUs and 0 GPUs"), ({"cpu": 1, "gpu": 1}, "1 CPU and 1 GPU")],
+    ids=["cpus", "gpu"],
+)
+def test_resources_beyond_local_ray_rejected(
+    ray_session: Any,
+    make_spec_file: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    resources: dict[str, float],
+    needs: str,
+) -> None:
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    path = make_spec_file({"name": "too-big", "resources": resources})
+
+    assert main(["run", str(path)]) == 2
+
+    assert capsys.readouterr().err == (
+        f"error: {path}: resources: each trial needs {needs} on one node, but the largest node of Ray has "
+        "2 CPUs and 0 GPUs; lower resources, or run on a cluster that has such nodes\n"
+    )
+    assert not (tmp_path / "results" / "too-big" / "trials.parquet").exists()
+
+
 def test_cli_run_then_leaderboard_csv(
     ray_session: Any, make_spec_file: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
