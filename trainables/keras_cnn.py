@@ -290,10 +290,17 @@ def train(
         if improved:
             best_accuracy = float(val_accuracy)
             best_weights = model.get_weights()
+        # One line per epoch in the trial's stdout, which the service shows as the trial's log.
+        print(
+            f"epoch {epoch}/{max_epochs}: loss {metrics['loss']:.4f}, accuracy {metrics['accuracy']:.4f}, "
+            f"val_loss {val_loss:.4f}, val_accuracy {val_accuracy:.4f}, {epoch_time_s:.2f} s",
+            flush=True,
+        )
         if epoch == max_epochs:
             model.set_weights(best_weights)
             test_loss, test_accuracy = model.evaluate(splits.x_test, splits.y_test, batch_size=512, verbose=0)
             metrics.update(test_accuracy=float(test_accuracy), test_loss=float(test_loss))
+            print(f"test accuracy of the best weights: {test_accuracy:.4f}", flush=True)
         _report(metrics, model, hyperparameters if improved else None, epoch, best_accuracy)
 
 

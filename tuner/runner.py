@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import sys
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,7 +111,13 @@ def make_trial_function(
             arguments["seed"] = seed
         if "metric" in accepted and "metric" not in arguments:
             arguments["metric"] = metric
-        function(config, **arguments)
+        try:
+            function(config, **arguments)
+        except Exception:
+            # Ray Tune records the error in error.txt only, so the trial's own log shows it too.
+            traceback.print_exc(file=sys.stderr)
+            sys.stderr.flush()
+            raise
 
     run_trial.__name__ = reference.replace(":", ".").replace(".", "_")
     return run_trial

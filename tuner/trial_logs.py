@@ -12,6 +12,7 @@ else from the trial folder in the storage.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,9 @@ class LogFile:
 def locate_log(store: ExperimentStore, row: dict[str, Any], name: str | None = None) -> LogFile:
     """Find the log ``name`` of the trial in ``row``, a trials-table row.
 
-    Without a name, returns the first non-empty file of LOG_FILES, else the first one present,
-    because a trainable that writes only to stderr leaves an empty stdout. Raises
+    Without a name, returns the first file of LOG_FILES with output besides Ray's marker line,
+    else the first one present, because a trainable that writes only to stderr leaves stdout
+    without output. Raises
     :class:`InputError` for a name outside LOG_FILES and :class:`NotFoundError` when the trial has
     no such log yet.
     """
@@ -52,7 +54,7 @@ def locate_log(store: ExperimentStore, row: dict[str, Any], name: str | None = N
         found = _in_working_directory(store, trial_id, row.get("working_dir"), candidate)
         if found is None:
             found = _in_trial_folder(store, trial_id, candidate)
-        if found is not None and found.size > 0:
+        if found is not None and _has_output(found):
             return found
         if found is not None:
             present.append(found)
@@ -60,6 +62,22 @@ def locate_log(store: ExperimentStore, row: dict[str, Any], name: str | None = N
         return present[0]
     looked_for = name or ", ".join(LOG_FILES)
     raise NotFoundError(f"trial {trial_id} of experiment {store.name!r} has no log yet (looked for {looked_for})")
+
+
+# Ray writes a line such as ":actor_name:keras_cnn" at the start of a worker's stdout and stderr.
+_RAY_MARKER = re.compile(rb"^:(actor_name|task_name):")
+_MARKER_CHECK_BYTES = 4096
+
+
+def _has_output(log: LogFile) -> bool:
+    """Return whether a log has lines besides Ray's marker lines."""
+    if log.size == 0:
+        return False
+    if log.size > _MARKER_CHECK_BYTES:
+        return True
+    with log.filesystem.open_input_file(log.path) as handle:
+        lines = handle.read().splitlines()
+    return any(line.strip() and not _RAY_MARKER.match(line) for line in lines)
 
 
 def _in_working_directory(store: ExperimentStore, trial_id: str, working_dir: Any, name: str) -> LogFile | None:

@@ -100,5 +100,9 @@ def test_training_saves_loadable_checkpoint(ray_session: Any, make_spec_file: An
         assert row["n_epochs"] == 3
         checkpoint = Path(row["checkpoint"])
         assert sorted(item.name for item in checkpoint.iterdir()) == ["model.json", "model.keras", "model.weights.h5"]
+        stdout = (Path(row["trial_dir"]) / "stdout").read_text(encoding="utf-8").splitlines()
+        epoch_lines = [line for line in stdout if line.startswith("epoch ")]
+        assert [line.split(":")[0] for line in epoch_lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+        assert stdout[-1].startswith("test accuracy of the best weights: ")
     model = keras.models.load_model(Path(rows[0]["checkpoint"]) / "model.keras")
     assert model.output_shape == (None, 10)

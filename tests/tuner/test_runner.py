@@ -36,6 +36,9 @@ def test_failing_trials_recorded_as_error_while_others_finish(
         assert row["config.x1"] < 0
         assert row["error"] == f"ValueError: x1 = {row['config.x1']:.3f} is negative"
         assert row["value"] is None
+        # The traceback is in the trial's own stderr, which the service shows as its log.
+        stderr = (Path(row["trial_dir"]) / "stderr").read_text(encoding="utf-8")
+        assert stderr.rstrip().endswith(f"ValueError: x1 = {row['config.x1']:.3f} is negative")
     for row in finished:
         assert row["config.x1"] >= 0
         assert row["value"] is not None and row["value"] >= 0.397887

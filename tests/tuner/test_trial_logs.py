@@ -172,3 +172,14 @@ def test_locate_default_all_empty_returns_first(store: ExperimentStore, tmp_path
     (working_dir / "stderr").write_text("", encoding="utf-8")
 
     assert locate_log(store, {"trial_id": "abcdef01", "working_dir": str(working_dir)}).name == "stdout"
+
+
+def test_default_log_skips_stdout_with_only_ray_marker(store: ExperimentStore, tmp_path: Path) -> None:
+    folder = tmp_path / "storage" / "exp" / "trial_abcdef01"
+    (folder / "stdout").write_text(":actor_name:keras_cnn\n", encoding="utf-8")
+    (folder / "stderr").write_text(":actor_name:keras_cnn\nValueError: kernel too large\n", encoding="utf-8")
+
+    log = locate_log(store, {"trial_id": "abcdef01", "working_dir": None})
+
+    assert log.name == "stderr"
+    assert tail_log(log, 1).lines == ["ValueError: kernel too large"]
