@@ -94,17 +94,22 @@ def command_run(arguments: argparse.Namespace) -> int:
     return _print_summary(summary, experiment.storage_path)
 
 
+# Trials shown in the leaderboard printed after a run.
+SUMMARY_TOP = 10
+
+
 def _print_summary(summary: Any, storage: str) -> int:
     """Print how a run ended and its leaderboard; return 1 when no trial reported the metric."""
     from tuner.leaderboard import format_leaderboard, leaderboard
     from tuner.store import ExperimentStore
 
+    trials = "trial" if summary.n_trials == 1 else "trials"
     print(
-        f"experiment {summary.name}: {summary.n_trials} trials, {summary.n_terminated} finished, "
+        f"experiment {summary.name}: {summary.n_trials} {trials}, {summary.n_terminated} finished, "
         f"{summary.n_stopped} stopped early, {summary.n_errors} failed, in {summary.elapsed_s:.0f} s"
     )
     print(f"results: {summary.path}")
-    board = leaderboard(ExperimentStore(resolve_storage(storage), summary.name), top=10)
+    board = leaderboard(ExperimentStore(resolve_storage(storage), summary.name), top=SUMMARY_TOP)
     if summary.best_value is None:
         print(
             f"no trial reported {board.metric}; see the errors with "
@@ -112,6 +117,11 @@ def _print_summary(summary: Any, storage: str) -> int:
         )
         return 1
     print(f"best trial {summary.best_trial_id}: {board.metric} = {summary.best_value:.6g}\n")
+    if summary.n_trials > SUMMARY_TOP:
+        print(
+            f"the best {SUMMARY_TOP} of {summary.n_trials} trials; all of them with "
+            f"'tuner leaderboard {summary.name} --storage {storage}'"
+        )
     print(format_leaderboard(board, "table"))
     return 0
 

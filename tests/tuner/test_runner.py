@@ -212,6 +212,23 @@ def test_resources_beyond_local_ray_rejected(
     assert not (tmp_path / "results" / "too-big" / "trials.parquet").exists()
 
 
+def test_cli_summary_names_shown_share_of_trials(
+    ray_session: Any, make_spec_file: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    many = make_spec_file({"name": "many", "trials": 12})
+    assert main(["run", str(many)]) == 0
+    many_output = capsys.readouterr().out
+    single = make_spec_file({"name": "single", "trials": 1})
+    assert main(["run", str(single)]) == 0
+    single_output = capsys.readouterr().out
+
+    storage = tmp_path / "results"
+    assert f"the best 10 of 12 trials; all of them with 'tuner leaderboard many --storage {storage}'" in many_output
+    assert sum(line.endswith("TERMINATED") or " TERMINATED " in line for line in many_output.splitlines()) == 10
+    assert "experiment single: 1 trial, 1 finished, 0 stopped early, 0 failed" in single_output
+    assert "the best" not in single_output
+
+
 def test_cli_run_then_leaderboard_csv(
     ray_session: Any, make_spec_file: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
