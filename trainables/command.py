@@ -27,10 +27,11 @@ import shutil
 import signal
 import string
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import pydantic
@@ -128,7 +129,9 @@ class CommandArguments(BaseModel):
     hyperparameter (``pass_hyperparameters: flags``), into environment variables named after the
     hyperparameters (``env``), or neither (``none``). ``time_limit_s`` bounds the program and the
     post-processing command together; ``kill_after_s`` is the time between SIGTERM and SIGKILL
-    when a trial's processes are ended. ``seed`` replaces the experiment's seed.
+    when a trial's processes are ended. ``checkpoint_files`` are files the program writes in its
+    trial folder, such as ``model.keras``; when any of them changed, they are saved as the
+    trial's checkpoint with the next result. ``seed`` replaces the experiment's seed.
     """
 
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -141,6 +144,7 @@ class CommandArguments(BaseModel):
     time_limit_s: float | None = Field(default=None, gt=0)
     kill_after_s: float = Field(default=5.0, gt=0)
     post_command: list[str] | None = None
+    checkpoint_files: list[str] = Field(default_factory=list)
     seed: int | None = None
 
     @pydantic.field_validator("command", "post_command", mode="before")
@@ -203,6 +207,13 @@ def check_arguments(args: dict[str, Any], space: SearchSpace, base_dir: Path, so
             raise fail("env", f"{key} is also a hyperparameter, which pass_hyperparameters: env sets; rename one")
         _check_placeholders(value, names, lambda message, key=key: fail(f"env.{key}", message))
 
+    for index, name in enumerate(arguments.checkpoint_files):
+        parts = PurePosixPath(name).parts
+        if not name or PurePosixPath(name).is_absolute() or ".." in parts:
+            raise fail(
+                f"checkpoint_files[{index}]",
+                f"{name!r} must be a path inside the trial folder, relative and without '..'",
+            )
     inputs, taken = _check_inputs(arguments.inputs, base_dir, fail)
     templates = _check_templates(arguments.templates, base_dir, names, taken, fail)
     checked = arguments.model_copy(
@@ -485,15 +496,16 @@ class CommandTrial:
         self.log = OutputLog(self.folder.path / LOG_FILE)
         self.collector = MetricCollector(metric, on_warning=lambda message: self.log.write_note(f"warning: {message}"))
         self.deadline = time.monotonic() + arguments.time_limit_s if arguments.time_limit_s is not None else None
+        # Modification times and sizes of the checkpoint files when they were last saved.
+        self._checkpoint_signature: tuple[tuple[str, int, int], ...] | None = None
 
     def run(self) -> None:
         """Run the command and the post-processing command, reporting results to Ray Tune."""
-        from ray import tune
 
         def report_progress(line: str) -> None:
             result = self.collector.add_line(line)
             if result is not None:
-                tune.report(result)
+                self._report(result)
 
         try:
             prepare_trial_folder(self.arguments, self.folder.path, self.values)
@@ -509,7 +521,7 @@ class CommandTrial:
 
             final = self.collector.final_result()
             if final is not None:
-                tune.report(final)
+                self._report(final)
             if self.collector.n_results == 0:
                 raise TrainableError(
                     f"the command printed no value of the metric {self.metric}; print a line such as "
@@ -518,6 +530,43 @@ class CommandTrial:
         finally:
             self.log.close()
             self.folder.upload()
+
+    def _report(self, result: dict[str, Any]) -> None:
+        """Report a result to Ray Tune, with the checkpoint files when any changed since the last one."""
+        from ray import tune
+
+        folder = self._copy_changed_checkpoint()
+        if folder is None:
+            tune.report(result)
+            return
+        try:
+            tune.report(result, checkpoint=tune.Checkpoint.from_directory(folder))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _copy_changed_checkpoint(self) -> Path | None:
+        """Copy the checkpoint files into a new folder if any changed since the last copy; return it.
+
+        The program writes a file before it prints the result that goes with it, so a file is
+        complete when that line arrives.
+        """
+        present = [
+            (name, self.folder.path / name)
+            for name in self.arguments.checkpoint_files
+            if (self.folder.path / name).is_file()
+        ]
+        if not present:
+            return None
+        signature = tuple((name, path.stat().st_mtime_ns, path.stat().st_size) for name, path in present)
+        if signature == self._checkpoint_signature:
+            return None
+        folder = Path(tempfile.mkdtemp(prefix="command-checkpoint-"))
+        for name, path in present:
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+        self._checkpoint_signature = signature
+        return folder
 
     def _run_program(
         self, words: list[str], on_line: Callable[[str], None], what: str, flags_from: dict[str, Any] | None = None

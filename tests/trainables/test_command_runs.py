@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from tests.trainables.processes import running, wait_until_gone
+from tuner.errors import SpecError
 from tuner.runner import run_experiment
 from tuner.spec import load_experiment
 
@@ -416,3 +417,44 @@ def wait_for_files(folder: Path, pattern: str, driver: subprocess.Popen[bytes], 
         assert driver.poll() is None, f"the driver exited with status {driver.returncode} before the trial started"
         time.sleep(0.2)
     raise AssertionError(f"no {pattern} under {folder} after {timeout_s:g} s")
+
+
+def test_checkpoint_files_saved_with_improving_results(
+    ray_session: Any, make_command_experiment: Any, tmp_path: Path
+) -> None:
+    # The script saves weights.bin when value improves, before printing the epoch's line.
+    path = make_command_experiment(
+        "saving",
+        READ_X1 + """
+values = [x1 + 3, x1 + 1, x1 + 2]
+best = None
+for epoch, value in enumerate(values, start=1):
+    if best is None or value < best:
+        best = value
+        with open("weights.bin", "w") as handle:
+            handle.write(f"epoch {epoch}")
+    print(f"epoch={epoch} value={value}", flush=True)
+""",
+        args={"checkpoint_files": ["weights.bin", "missing.txt"]},
+    )
+
+    run_experiment(load_experiment(path))
+
+    for trial in read_trials(tmp_path, "saving"):
+        checkpoint = Path(trial["checkpoint"])
+        assert trial["status"] == "TERMINATED"
+        assert trial["value"] == trial["config.x1"] + 1
+        assert sorted(item.name for item in checkpoint.iterdir()) == ["weights.bin"]
+        assert (checkpoint / "weights.bin").read_text(encoding="utf-8") == "epoch 2"
+
+
+def test_checkpoint_file_outside_trial_folder_rejected(make_command_experiment: Any, forbid_ray: None) -> None:
+    path = make_command_experiment("outside", "pass\n", args={"checkpoint_files": ["../model.keras"]})
+
+    with pytest.raises(SpecError) as raised:
+        load_experiment(path)
+
+    assert str(raised.value) == (
+        f"{path}: trainable.args.checkpoint_files[0]: '../model.keras' must be a path inside the trial folder, "
+        "relative and without '..'"
+    )
