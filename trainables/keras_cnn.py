@@ -106,7 +106,9 @@ def check_arguments(args: dict[str, Any], space: SearchSpace, base_dir: Path, so
     if not path.is_absolute():
         path = base_dir / path
     if not path.is_file():
-        raise SpecError(f"{source}: trainable.args.data_path: file {path} not found; dataset mnist reads a local .npz file")
+        raise SpecError(
+            f"{source}: trainable.args.data_path: file {path} not found; dataset mnist reads a local .npz file"
+        )
     arguments["data_path"] = str(path.resolve())
     return arguments
 

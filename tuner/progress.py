@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,13 +24,16 @@ class Progress:
     metric: str
     best_value: float | None
     elapsed_s: float
+    # Trials that were still running when the run ended, by an interrupt or the time budget.
+    n_cut: int = 0
 
     def line(self) -> str:
         """Format one line for a terminal, such as ``12/20 done, 2 running, 1 failed, best val_accuracy 0.97, 0:41``."""
         best = f"{self.best_value:.4g}" if self.best_value is not None else "-"
         minutes, seconds = divmod(int(self.elapsed_s), 60)
+        cut = f", {self.n_cut} cut off" if self.n_cut else ""
         return (
-            f"{self.n_done}/{self.n_trials} done, {self.n_running} running, {self.n_failed} failed, "
+            f"{self.n_done}/{self.n_trials} done, {self.n_running} running, {self.n_failed} failed{cut}, "
             f"best {self.metric} {best}, {minutes}:{seconds:02d}"
         )
 
@@ -74,4 +78,7 @@ class ProgressCallback(Callback):
             self.emit(progress)
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
-        self.emit(self.snapshot())
+        # The recorder, called first, has marked the trials it cut off; they are not done.
+        progress = self.snapshot()
+        n_cut = len(self.recorder.cut_at_end)
+        self.emit(dataclasses.replace(progress, n_done=progress.n_done - n_cut, n_cut=n_cut))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -86,6 +89,28 @@ def check_resources_fit(experiment: Experiment) -> None:
         logger.warning("%s; trials wait until the cluster adds such a node", message)
         return
     raise InputError(f"{message}; lower resources, or run on a cluster that has such nodes")
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while Ray Tune runs, so the run ends as interrupted and can be resumed.
+
+    Ray's own handler ends the driver at once on SIGTERM, leaving running trials and state.json
+    as they were. Signal handlers can only be set on the main thread; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signal_number: int, frame: Any) -> None:
+        logger.warning("SIGTERM received; ending the run as Ctrl-C does")
+        os.kill(os.getpid(), signal.SIGINT)
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _amount(value: float, unit: str) -> str:
@@ -254,7 +279,8 @@ def run_experiment(
     started = time.monotonic()
     heartbeat.start()
     try:
-        tuner.fit()
+        with sigterm_as_interrupt():
+            tuner.fit()
     except KeyboardInterrupt:
         recorder.flush()
         heartbeat.end("interrupted")
@@ -361,7 +387,8 @@ def resume_experiment(storage: str, name: str, verbose: bool = False) -> RunSumm
     started = time.monotonic()
     heartbeat.start()
     try:
-        tuner.fit()
+        with sigterm_as_interrupt():
+            tuner.fit()
     except KeyboardInterrupt:
         recorder.flush()
         heartbeat.end("interrupted")

@@ -28,8 +28,8 @@ def rows_with_status(table_path: Path, status: str) -> list[dict[str, Any]]:
     return [row for row in rows if row["status"] == status]
 
 
-def interrupt_when(arguments: list[str], ready: Callable[[], bool]) -> int:
-    """Run ``python -m tuner ARGUMENTS`` with its own local Ray and send SIGINT once ``ready()``.
+def interrupt_when(arguments: list[str], ready: Callable[[], bool], signal_number: int = signal.SIGINT) -> int:
+    """Run ``python -m tuner ARGUMENTS`` with its own local Ray and send ``signal_number`` once ``ready()``.
 
     Returns the exit status.
     """
@@ -44,7 +44,7 @@ def interrupt_when(arguments: list[str], ready: Callable[[], bool]) -> int:
         deadline = time.monotonic() + DEADLINE_S
         while time.monotonic() < deadline and process.poll() is None and not ready():
             time.sleep(0.5)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal_number)
         return process.wait(timeout=120)
     finally:
         if process.poll() is None:
@@ -131,3 +131,21 @@ def test_resume_interrupted_again_keeps_cut_trials_pending(
     # The restored searcher goes on with its random start instead of drawing the first ones again.
     assert len({(row["config.x1"], row["config.x2"]) for row in rows}) == 6
     assert json.loads(state_file.read_text())["state"] == "finished"
+
+
+def test_sigterm_ends_run_as_interrupted(make_spec_file: Any, tmp_path: Path) -> None:
+    path = make_spec_file(
+        {
+            "name": "terminated",
+            "trainable": {"name": "tests.trainables_for_tests:slow_curve", "args": {"max_epochs": 100}},
+            "trials": 2,
+            "slots": 2,
+        }
+    )
+    table = tmp_path / "results" / "terminated" / "trials.parquet"
+
+    status = interrupt_when(["run", str(path)], lambda: len(rows_with_status(table, "RUNNING")) == 2, signal.SIGTERM)
+
+    assert status == 1
+    assert json.loads((tmp_path / "results" / "terminated" / "state.json").read_text())["state"] == "interrupted"
+    assert len(rows_with_status(table, "PENDING")) == 2

@@ -11,6 +11,7 @@ import pytest
 
 from tuner.cli import main
 from tuner.errors import ExperimentExistsError
+from tuner.progress import Progress
 from tuner.runner import run_experiment
 from tuner.spec import load_experiment
 from tuner.yamlio import read_yaml
@@ -257,10 +258,15 @@ def test_time_budget_stops_running_trials(ray_session: Any, make_spec_file: Any,
         }
     )
 
-    summary = run_experiment(load_experiment(path))
+    reports: list[Progress] = []
+    summary = run_experiment(load_experiment(path), emit_progress=reports.append)
 
     rows = pq.read_table(tmp_path / "results" / "budget" / "trials.parquet").to_pylist()
     started = [row for row in rows if row["started_at"] is not None]
+    # The last progress line counts the trials the budget cut off apart from those done.
+    assert reports[-1].n_cut == len(started)
+    assert reports[-1].n_done == 0
+    assert f"0/4 done, 0 running, 0 failed, {len(started)} cut off" in reports[-1].line()
     assert summary.n_terminated == 0
     assert started
     assert all(row["status"] == "STOPPED" for row in started)
