@@ -164,6 +164,9 @@ def quiet_ray_logs() -> None:
     logging.getLogger("ray.tune.tune").setLevel(logging.CRITICAL)
     logging.getLogger("ray.tune.execution.experiment_state").setLevel(logging.ERROR)
     logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
+    # After an interrupt, Ray Tune's result grid warns about trials cut off before their first
+    # result; the tables record them as PENDING.
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
 
 
 def make_scheduler(experiment: Experiment) -> Any:
