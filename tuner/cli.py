@@ -94,6 +94,11 @@ def command_run(arguments: argparse.Namespace) -> int:
     return _print_summary(summary, experiment.storage_path)
 
 
+def _count(number: int, noun: str) -> str:
+    """Return ``1 trial`` or ``3 trials``."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 # Trials shown in the leaderboard printed after a run.
 SUMMARY_TOP = 10
 
@@ -103,9 +108,8 @@ def _print_summary(summary: Any, storage: str) -> int:
     from tuner.leaderboard import format_leaderboard, leaderboard
     from tuner.store import ExperimentStore
 
-    trials = "trial" if summary.n_trials == 1 else "trials"
     print(
-        f"experiment {summary.name}: {summary.n_trials} {trials}, {summary.n_terminated} finished, "
+        f"experiment {summary.name}: {_count(summary.n_trials, 'trial')}, {summary.n_terminated} finished, "
         f"{summary.n_stopped} stopped early, {summary.n_errors} failed, in {summary.elapsed_s:.0f} s"
     )
     print(f"results: {summary.path}")
@@ -141,11 +145,17 @@ def command_resume(arguments: argparse.Namespace) -> int:
 def command_validate(arguments: argparse.Namespace) -> int:
     experiment = load_experiment(arguments.spec)
     spec = experiment.spec
+    n_trials = experiment.n_trials
     print(
         f"{arguments.spec}: valid. Experiment {spec.name}: {len(experiment.space)} hyperparameters, "
-        f"searcher {spec.searcher.name}, scheduler {spec.scheduler.name}, {spec.trials} trials, "
-        f"{spec.slots} slot{'s' if spec.slots != 1 else ''}, {spec.metric} ({spec.mode})"
+        f"searcher {spec.searcher.name}, scheduler {spec.scheduler.name}, {_count(n_trials, 'trial')}, "
+        f"{_count(spec.slots, 'slot')}, {spec.metric} ({spec.mode})"
     )
+    if n_trials < spec.trials:
+        print(
+            f"note: trials is {spec.trials}, but the design table has only {_count(n_trials, 'row')}, "
+            f"so {_count(n_trials, 'trial')} will run"
+        )
     return 0
 
 
@@ -182,6 +192,8 @@ def command_serve(arguments: argparse.Namespace) -> int:
 
     host = f"[{arguments.host}]" if ":" in arguments.host else arguments.host
     print(f"serving {storage} at http://{host}:{arguments.port}/ (API documentation at /docs)")
+    if "://" not in storage and not Path(storage).is_dir():
+        print(f"note: {storage} does not exist yet; experiments appear once a run records them there")
     if reads_need_token:
         print(f"{arguments.host} is not a loopback address, so reads need the token too")
     if arguments.token_file:

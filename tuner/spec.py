@@ -440,7 +440,13 @@ def check_scheduler(spec: ExperimentSpec, source: str) -> None:
         raise SpecError(f"{source}: scheduler.name must be one of {', '.join(SCHEDULERS)}, got {scheduler.name!r}")
     if scheduler.name == "fifo":
         return
-    max_epochs = scheduler.max_epochs if scheduler.max_epochs is not None else trainable_max_epochs(spec.trainable)
+    trainable_epochs = trainable_max_epochs(spec.trainable)
+    if scheduler.max_epochs is not None and trainable_epochs is not None and scheduler.max_epochs > trainable_epochs:
+        raise SpecError(
+            f"{source}: scheduler.max_epochs must be at most the trainable's max_epochs ({trainable_epochs}), "
+            f"because its trials end there; got {scheduler.max_epochs}"
+        )
+    max_epochs = scheduler.max_epochs if scheduler.max_epochs is not None else trainable_epochs
     if max_epochs is None and scheduler.name in ("asha", "hyperband"):
         raise SpecError(
             f"{source}: scheduler.max_epochs is required for {scheduler.name} because the trainable "

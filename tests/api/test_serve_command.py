@@ -69,6 +69,19 @@ def test_serve_generates_token_and_opens_reads_on_loopback(
     assert len(settings.token) >= 40
     assert f"serving {tmp_path} at http://127.0.0.1:8123/ (API documentation at /docs)" in output
     assert output.count(settings.token) == 1
+    assert "does not exist yet" not in output
+
+
+def test_serve_notes_missing_storage_folder(
+    fake_uvicorn: FakeUvicorn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "not-yet"
+
+    assert main(["serve", "--storage", str(missing), "--port", "8123"]) == 0
+
+    assert f"note: {missing} does not exist yet; experiments appear once a run records them there" in (
+        capsys.readouterr().out
+    )
 
 
 def test_serve_token_file_off_loopback(

@@ -16,7 +16,8 @@ from tuner.spec import load_experiment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ALLOWED_KEYS = (
-    "command, inputs, templates, pass_hyperparameters, env, time_limit_s, kill_after_s, post_command, seed"
+    "command, inputs, templates, pass_hyperparameters, env, time_limit_s, kill_after_s, post_command, "
+    "checkpoint_files, seed"
 )
 
 
@@ -98,6 +99,7 @@ def test_arguments_made_absolute_with_defaults(make_command_spec: Any, tmp_path:
         "env": {"OMP_NUM_THREADS": "1", "MODE": "fast"},
         "time_limit_s": 30.0,
         "kill_after_s": 5.0,
+        "checkpoint_files": [],
     }
     assert yaml.safe_load(experiment.to_yaml())["trainable"]["args"] == experiment.spec.trainable.args
 

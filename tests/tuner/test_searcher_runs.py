@@ -53,6 +53,19 @@ def test_design_table_runs_rows_in_order(ray_session: Any, make_spec_file: Any, 
     assert [(row["config.x1"], row["config.x2"]) for row in rows] == [(-3.0, 12.0), (3.14, 2.27), (9.42, 2.47)]
 
 
+def test_validate_notes_design_table_shorter_than_trials(
+    make_spec_file: Any, forbid_ray: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "design.csv").write_text("x1,x2\n3.14,2.27\n", encoding="utf-8")
+    path = make_spec_file({"searcher": {"name": "design", "table": "design.csv"}, "trials": 2})
+
+    assert main(["validate", str(path)]) == 0
+
+    output = capsys.readouterr().out
+    assert "searcher design, scheduler fifo, 1 trial, 2 slots" in output
+    assert "note: trials is 2, but the design table has only 1 row, so 1 trial will run" in output
+
+
 def test_points_run_first_and_known_results_told(ray_session: Any, make_spec_file: Any, tmp_path: Path) -> None:
     points = tmp_path / "points.csv"
     points.write_text("x1,x2,value\n3.14,2.27,\n0.0,0.0,55.6\n", encoding="utf-8")

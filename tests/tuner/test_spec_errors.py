@@ -96,6 +96,12 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
         "scheduler.grace_period must be an integer from 1 to max_epochs (15), got 0",
     ),
     (
+        "scheduler_epochs_beyond_trainable",
+        {"trainable": {"name": "keras_cnn", "args": {"max_epochs": 12}}, "space": "keras_cnn",
+         "metric": "val_accuracy", "mode": "max", "scheduler": {"name": "median", "max_epochs": 50}},
+        "scheduler.max_epochs must be at most the trainable's max_epochs (12), because its trials end there; got 50",
+    ),
+    (
         "asha_without_max_epochs",
         {"scheduler": "asha"},
         "scheduler.max_epochs is required for asha because the trainable branin has no max_epochs argument",
