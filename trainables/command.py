@@ -50,6 +50,8 @@ BUILT_INS = ("trial_id", "trial_dir", "seed")
 # so that a script imports the packages of the tuner's environment wherever the trial runs.
 PYTHON_PROGRAMS = ("python", "python3")
 LOG_FILE = "process_output.log"
+# Written into each checkpoint: how many results the trial had reported with it.
+RESULTS_COUNT_FILE = ".tuner-results-count"
 # Names that Ray Tune 2.x writes into a trial folder; inputs and templates cannot take them.
 RESERVED_NAMES = frozenset({LOG_FILE, "params.json", "params.pkl", "result.json", "progress.csv", "error.txt", "error.pkl"})
 RESERVED_PREFIXES = ("checkpoint_", "events.out.tfevents")
@@ -498,6 +500,8 @@ class CommandTrial:
         self.deadline = time.monotonic() + arguments.time_limit_s if arguments.time_limit_s is not None else None
         # Modification times and sizes of the checkpoint files when they were last saved.
         self._checkpoint_signature: tuple[tuple[str, int, int], ...] | None = None
+        # Results already recorded before a restore, which the program, started again, repeats.
+        self._n_to_skip = _results_in_checkpoint()
 
     def run(self) -> None:
         """Run the command and the post-processing command, reporting results to Ray Tune."""
@@ -532,9 +536,16 @@ class CommandTrial:
             self.folder.upload()
 
     def _report(self, result: dict[str, Any]) -> None:
-        """Report a result to Ray Tune, with the checkpoint files when any changed since the last one."""
+        """Report a result to Ray Tune, with the checkpoint files when any changed since the last one.
+
+        After a restore, Ray Tune counts on from the checkpoint's result while the program starts
+        from its beginning, so the results the checkpoint already covers are not reported again.
+        """
         from ray import tune
 
+        if self._n_to_skip > 0:
+            self._n_to_skip -= 1
+            return
         folder = self._copy_changed_checkpoint()
         if folder is None:
             tune.report(result)
@@ -565,6 +576,8 @@ class CommandTrial:
             target = folder / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
+        # The result this checkpoint goes with is the next one reported.
+        (folder / RESULTS_COUNT_FILE).write_text(str(self.collector.n_results), encoding="utf-8")
         self._checkpoint_signature = signature
         return folder
 
@@ -618,6 +631,20 @@ class CommandTrial:
         if not tail:
             return "; it printed nothing"
         return f"; last lines of {self.log.path}:\n{tail}"
+
+
+def _results_in_checkpoint() -> int:
+    """Return how many results the trial had reported with the checkpoint it is restored from, or 0."""
+    from ray import tune
+
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is None:
+        return 0
+    with checkpoint.as_directory() as folder:
+        count_file = Path(folder) / RESULTS_COUNT_FILE
+        if not count_file.is_file():
+            return 0
+        return int(count_file.read_text(encoding="utf-8"))
 
 
 def _signal_name(number: int) -> str:

@@ -205,7 +205,13 @@ class ResultsRecorder(Callback):
     def on_checkpoint(self, iteration: int, trials: list, trial: Any, checkpoint: Any, **info: Any) -> None:
         record = self._record(trial)
         value = record.last_metrics.get(self.metric)
-        if record.checkpoint is None or (value is not None and self._better(value, record.checkpoint_value)):
+        # On a tie the newer checkpoint wins, as in Ray Tune, which keeps only the best one.
+        replaces = (
+            record.checkpoint is None
+            or record.checkpoint_value is None
+            or (value is not None and not self._better(record.checkpoint_value, value))
+        )
+        if replaces:
             record.checkpoint = checkpoint.path
             record.checkpoint_value = value
             self._changed()

@@ -16,6 +16,8 @@ import pytest
 import yaml
 
 from tests.trainables.processes import running, wait_until_gone
+from tests.tuner.test_resume import interrupt_when
+from tuner.cli import main
 from tuner.errors import SpecError
 from tuner.runner import run_experiment
 from tuner.spec import load_experiment
@@ -444,8 +446,9 @@ for epoch, value in enumerate(values, start=1):
         checkpoint = Path(trial["checkpoint"])
         assert trial["status"] == "TERMINATED"
         assert trial["value"] == trial["config.x1"] + 1
-        assert sorted(item.name for item in checkpoint.iterdir()) == ["weights.bin"]
+        assert sorted(item.name for item in checkpoint.iterdir()) == [".tuner-results-count", "weights.bin"]
         assert (checkpoint / "weights.bin").read_text(encoding="utf-8") == "epoch 2"
+        assert (checkpoint / ".tuner-results-count").read_text(encoding="utf-8") == "2"
 
 
 def test_checkpoint_file_outside_trial_folder_rejected(make_command_experiment: Any, forbid_ray: None) -> None:
@@ -458,3 +461,39 @@ def test_checkpoint_file_outside_trial_folder_rejected(make_command_experiment: 
         f"{path}: trainable.args.checkpoint_files[0]: '../model.keras' must be a path inside the trial folder, "
         "relative and without '..'"
     )
+
+
+def test_resumed_command_trial_repeats_no_recorded_epoch(
+    ray_session: Any, make_command_experiment: Any, tmp_path: Path
+) -> None:
+    # The program cannot continue from a checkpoint, so a resumed trial runs it from epoch 1 again.
+    path = make_command_experiment(
+        "resumed",
+        """
+import time
+for epoch in range(1, 7):
+    time.sleep(0.5)
+    with open("weights.bin", "w") as handle:
+        handle.write(f"epoch {epoch}")
+    print(f"epoch={epoch} value={10 - epoch}", flush=True)
+""",
+        args={"checkpoint_files": ["weights.bin"], "pass_hyperparameters": "none"},
+    )
+    results = tmp_path / "results" / "resumed" / "results.parquet"
+
+    def three_epochs_recorded() -> bool:
+        try:
+            return pq.read_table(results).num_rows >= 3
+        except (OSError, ValueError):
+            return False
+
+    assert interrupt_when(["run", str(path)], three_epochs_recorded) == 1
+    assert main(["resume", "resumed", "--storage", str(tmp_path / "results")]) == 0
+
+    rows = read_results(tmp_path, "resumed")
+    for trial in read_trials(tmp_path, "resumed"):
+        epochs = [(row["training_iteration"], row["epoch"]) for row in rows if row["trial_id"] == trial["trial_id"]]
+        assert sorted(epochs) == [(epoch, float(epoch)) for epoch in range(1, 7)]
+        assert trial["n_epochs"] == 6
+        assert trial["status"] == "TERMINATED"
+        assert (Path(trial["checkpoint"]) / "weights.bin").read_text(encoding="utf-8") == "epoch 6"
