@@ -428,9 +428,12 @@ def test_checkpoint_files_saved_with_improving_results(
     path = make_command_experiment(
         "saving",
         READ_X1 + """
+import time
 values = [x1 + 3, x1 + 1, x1 + 2]
 best = None
 for epoch, value in enumerate(values, start=1):
+    # Epochs take time, as in training, so each line is read before the next file is written.
+    time.sleep(0.3)
     if best is None or value < best:
         best = value
         with open("weights.bin", "w") as handle:
