@@ -216,6 +216,8 @@ def check_arguments(args: dict[str, Any], space: SearchSpace, base_dir: Path, so
                 f"checkpoint_files[{index}]",
                 f"{name!r} must be a path inside the trial folder, relative and without '..'",
             )
+        if any(character in name for character in "*?["):
+            raise fail(f"checkpoint_files[{index}]", f"{name!r} must name a file; patterns are not expanded")
     inputs, taken = _check_inputs(arguments.inputs, base_dir, fail)
     templates = _check_templates(arguments.templates, base_dir, names, taken, fail)
     checked = arguments.model_copy(

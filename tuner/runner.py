@@ -23,8 +23,7 @@ from tuner.recorder import ResultsRecorder
 from tuner.run_control import ExperimentHeartbeat, StopRequestStopper
 from tuner.spec import Experiment, experiment_from_mapping, resolve_storage
 from tuner.state import read_experiment_state
-from tuner.store import ExperimentStore, trial_folder
-from tuner.warm_start import SPACE_FILE
+from tuner.store import SPACE_FILE, ExperimentStore, trial_folder
 from tuner.yamlio import parse_yaml
 
 CallbackType = TypeVar("CallbackType")
@@ -228,7 +227,11 @@ def run_experiment(
     if not verbose:
         quiet_ray_logs()
     ensure_ray(verbose)
-    check_resources_fit(experiment)
+    try:
+        check_resources_fit(experiment)
+    except InputError:
+        store.discard_unstarted()
+        raise
 
     store.write_bytes(SPACE_FILE, experiment.space.to_json().encode("utf-8"))
     searcher = make_searcher(
@@ -299,7 +302,7 @@ def run_experiment(
     if was_interrupted(experiment, len(recorder.cut_at_end), recorder.n_finished(), time.monotonic() - started):
         recorder.mark_interrupted()
         heartbeat.end("interrupted")
-        raise InterruptedRunError(interrupted_message(spec.name, experiment.storage_path))
+        raise InterruptedRunError(interrupted_message(spec.name, experiment.storage_path, spec.scheduler.name))
     heartbeat.end("finished")
     summary = summarize(spec.name, store.path, recorder, time.monotonic() - started)
     return dataclasses.replace(summary, suggest_timings=list(searcher.suggest_timings))
@@ -317,8 +320,14 @@ def was_interrupted(experiment: Experiment, n_cut: int, n_finished: int, elapsed
     return n_cut > 0 or n_finished < experiment.n_trials
 
 
-def interrupted_message(name: str, storage: str) -> str:
+def interrupted_message(name: str, storage: str, scheduler: str = "fifo") -> str:
     """Tell the user that the run was interrupted and how to continue it."""
+    if scheduler == "hyperband":
+        return (
+            f"experiment {name} was interrupted; its tables hold every trial recorded so far. "
+            f"tuner resume does not support the hyperband scheduler; reuse its trials in a new "
+            f"experiment with warm_start: {name}"
+        )
     return (
         f"experiment {name} was interrupted; its tables hold every trial recorded so far. "
         f"Continue it with: tuner resume {name} --storage {storage}"
@@ -370,7 +379,13 @@ def resume_experiment(storage: str, name: str, verbose: bool = False) -> RunSumm
             f"experiment {name!r} uses the hyperband scheduler, which tuner resume does not support; "
             "start a new experiment with warm_start: " + name + " to reuse its trials"
         )
-    if read_experiment_state(store).state == "finished":
+    state = read_experiment_state(store).state
+    if state == "running":
+        raise InputError(
+            f"experiment {name!r} in {store.storage} is still running (its heartbeat is recent); "
+            "resume it only after that run has ended"
+        )
+    if state == "finished":
         raise InputError(
             f"experiment {name!r} in {store.storage} has finished, so there is nothing to resume; "
             f"start a new experiment with warm_start: {name} to build on its trials"

@@ -131,7 +131,7 @@ class ExperimentSpec(_Strict):
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
     scheduler: SchedulerSpec = Field(default_factory=SchedulerSpec)
     time_budget_s: float | None = Field(default=None, gt=0)
-    storage: str = DEFAULT_STORAGE
+    storage: str = Field(default=DEFAULT_STORAGE, min_length=1)
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
     max_failures: int = Field(default=0, ge=0)
     warm_start: str | None = None

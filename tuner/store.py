@@ -21,6 +21,8 @@ import pyarrow.parquet as pq
 from tuner.errors import NotFoundError
 
 SPEC_FILE = "spec.yaml"
+# The search space as run, in ConfigSpace JSON, for warm starts and tuner resume.
+SPACE_FILE = "space.json"
 TRIALS_FILE = "trials.parquet"
 RESULTS_FILE = "results.parquet"
 # Ray Tune writes this file when a run starts; Tuner.restore needs it.
@@ -77,6 +79,19 @@ class ExperimentStore:
         filesystem, root = self.filesystem()
         infos = filesystem.get_file_info([f"{root}/{TRIALS_FILE}", f"{root}/{RAY_TUNER_STATE_FILE}"])
         return any(info.type != pafs.FileType.NotFound for info in infos)
+
+    def discard_unstarted(self) -> None:
+        """Delete spec.yaml and space.json of a run refused before it started, unless anything was recorded."""
+        if self.has_records():
+            return
+        filesystem, root = self.filesystem()
+        for filename in (SPEC_FILE, SPACE_FILE):
+            try:
+                filesystem.delete_file(f"{root}/{filename}")
+            except FileNotFoundError:
+                continue
+        if self.is_local and self.local_path.is_dir() and not any(self.local_path.iterdir()):
+            self.local_path.rmdir()
 
     def write_bytes(self, filename: str, data: bytes) -> None:
         """Replace ``filename`` (a path relative to the experiment folder) atomically."""

@@ -77,6 +77,8 @@ def describe_error(error: dict[str, Any], model: type[pydantic.BaseModel] | None
         return f"{path} is not a known key{known}"
     if kind in _KIND_WORDS:
         return f"{path} must be {_KIND_WORDS[kind]}, got {value!r}"
+    if kind == "string_too_short" and context.get("min_length") == 1:
+        return f"{path} must not be empty, got {value!r}"
     if kind == "union_type":
         return f"{path} must be {' or '.join(context['words'])}, got {value!r}"
     if kind == "literal_error":

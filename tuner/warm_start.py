@@ -9,10 +9,8 @@ from search_spaces import SearchSpace
 from search_spaces.model import configspace_from_json
 from search_spaces.design_table import parse_cell
 from tuner.errors import NotFoundError, SpecError
-from tuner.store import ExperimentStore
+from tuner.store import SPACE_FILE, ExperimentStore
 from tuner.yamlio import parse_yaml
-
-SPACE_FILE = "space.json"
 FINISHED_STATUSES = ("TERMINATED", "STOPPED", "ERROR")
 
 

@@ -454,6 +454,17 @@ for epoch, value in enumerate(values, start=1):
         assert (checkpoint / ".tuner-results-count").read_text(encoding="utf-8") == "2"
 
 
+def test_checkpoint_file_pattern_rejected(make_command_experiment: Any, forbid_ray: None) -> None:
+    path = make_command_experiment("pattern", "pass\n", args={"checkpoint_files": ["*.keras"]})
+
+    with pytest.raises(SpecError) as raised:
+        load_experiment(path)
+
+    assert str(raised.value) == (
+        f"{path}: trainable.args.checkpoint_files[0]: '*.keras' must name a file; patterns are not expanded"
+    )
+
+
 def test_checkpoint_file_outside_trial_folder_rejected(make_command_experiment: Any, forbid_ray: None) -> None:
     path = make_command_experiment("outside", "pass\n", args={"checkpoint_files": ["../model.keras"]})
 

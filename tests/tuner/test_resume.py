@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,9 @@ import pyarrow.parquet as pq
 
 from tests.conftest import REPO_ROOT
 from tuner.cli import main
+from tuner.runner import interrupted_message
+from tuner.state import ExperimentState, write_experiment_state
+from tuner.store import ExperimentStore
 
 DEADLINE_S = 180
 
@@ -149,3 +153,29 @@ def test_sigterm_ends_run_as_interrupted(make_spec_file: Any, tmp_path: Path) ->
     assert status == 1
     assert json.loads((tmp_path / "results" / "terminated" / "state.json").read_text())["state"] == "interrupted"
     assert len(rows_with_status(table, "PENDING")) == 2
+
+
+def test_resume_refused_while_run_alive(
+    ray_session: Any, make_spec_file: Any, tmp_path: Path, capsys: Any
+) -> None:
+    path = make_spec_file({"name": "alive", "trials": 2})
+    assert main(["run", str(path)]) == 0
+    store = ExperimentStore(str(tmp_path / "results"), "alive")
+    now = datetime.now(UTC)
+    # Another driver that still writes its heartbeat.
+    write_experiment_state(store, ExperimentState("running", now, now))
+    capsys.readouterr()
+
+    assert main(["resume", "alive", "--storage", str(tmp_path / "results")]) == 2
+
+    assert capsys.readouterr().err == (
+        f"error: experiment 'alive' in {tmp_path / 'results'} is still running (its heartbeat is recent); "
+        "resume it only after that run has ended\n"
+    )
+
+
+def test_hyperband_interrupt_points_to_warm_start() -> None:
+    assert interrupted_message("bands", "/data/results", "hyperband") == (
+        "experiment bands was interrupted; its tables hold every trial recorded so far. tuner resume does not "
+        "support the hyperband scheduler; reuse its trials in a new experiment with warm_start: bands"
+    )

@@ -210,7 +210,7 @@ def test_resources_beyond_local_ray_rejected(
         f"error: {path}: resources: each trial needs {needs} on one node, but the largest node of Ray has "
         "2 CPUs and 0 GPUs; lower resources, or run on a cluster that has such nodes\n"
     )
-    assert not (tmp_path / "results" / "too-big" / "trials.parquet").exists()
+    assert not (tmp_path / "results" / "too-big").exists()
 
 
 def test_cli_summary_names_shown_share_of_trials(

@@ -108,6 +108,7 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("time_budget_zero", {"time_budget_s": 0}, "time_budget_s must be > 0, got 0"),
     ("space_number", {"space": 42}, "space must be a string or a mapping, got 42"),
+    ("empty_storage", {"storage": ""}, "storage must not be empty, got ''"),
     ("negative_seed", {"seed": -1}, "seed must be >= 0, got -1"),
     ("seed_above_numpy_range", {"seed": 2**32}, "seed must be <= 4294967295, got 4294967296"),
     ("negative_searcher_seed", {"searcher": {"name": "optuna", "seed": -3}}, "searcher.seed must be >= 0, got -3"),
