@@ -578,7 +578,7 @@ class CommandTrial:
             target = folder / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
-        # The result this checkpoint goes with is the next one reported.
+        # Results reported so far, counting the one this checkpoint goes with.
         (folder / RESULTS_COUNT_FILE).write_text(str(self.collector.n_results), encoding="utf-8")
         self._checkpoint_signature = signature
         return folder

@@ -116,7 +116,7 @@ def _print_summary(summary: Any, storage: str) -> int:
     board = leaderboard(ExperimentStore(resolve_storage(storage), summary.name), top=SUMMARY_TOP)
     if summary.best_value is None:
         print(
-            f"no trial reported {board.metric}; see the errors with "
+            f"no trial reported {board.metric} without failing; see the errors with "
             f"'tuner leaderboard {summary.name} --storage {storage}'"
         )
         return 1

@@ -329,8 +329,10 @@ class ResultsRecorder(Callback):
         self._last_flush = time.monotonic()
 
     def best(self) -> TrialRecord | None:
-        """Return the trial with the best metric so far, or ``None``."""
-        scored = [record for record in self.trials.values() if record.best_value is not None]
+        """Return the trial with the best metric so far, or ``None``; failed trials do not count."""
+        scored = [
+            record for record in self.trials.values() if record.best_value is not None and record.status != "ERROR"
+        ]
         if not scored:
             return None
         pick = max if self.mode == "max" else min

@@ -443,7 +443,7 @@ def summarize_table(name: str, store: ExperimentStore, elapsed_s: float) -> RunS
 
     metric, mode = experiment_objective(store)
     rows = store.read_trials().to_pylist()
-    scored = [row for row in rows if row.get(metric) is not None]
+    scored = [row for row in rows if row.get(metric) is not None and row["status"] != "ERROR"]
     pick = max if mode == "max" else min
     best = pick(scored, key=lambda row: row[metric]) if scored else None
     return make_summary(

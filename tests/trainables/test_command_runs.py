@@ -511,3 +511,17 @@ for epoch in range(1, 7):
         assert trial["n_epochs"] == 6
         assert trial["status"] == "TERMINATED"
         assert (Path(trial["checkpoint"]) / "weights.bin").read_text(encoding="utf-8") == "epoch 6"
+
+
+def test_run_where_every_trial_failed_exits_1(
+    ray_session: Any, make_command_experiment: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Each trial reports a value and then fails, so no trial may be named the best.
+    path = make_command_experiment("failing", "import sys\nprint('epoch=1 value=0.5', flush=True)\nsys.exit(3)\n")
+
+    assert main(["run", str(path)]) == 1
+
+    output = capsys.readouterr().out
+    assert "experiment failing: 2 trials, 0 finished, 0 stopped early, 2 failed" in output
+    assert "best trial" not in output
+    assert "no trial reported value without failing" in output
