@@ -225,5 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_status
     except KeyboardInterrupt:
-        print("interrupted; the tables hold every trial recorded so far", file=sys.stderr)
+        # Ray Tune turns Ctrl-C during a run into InterruptedRunError; this is one before or after it.
+        hint = ""
+        if arguments.command == "resume":
+            hint = f". Continue it with: tuner resume {arguments.name} --storage {arguments.storage}"
+        print(f"error: interrupted; the tables hold every trial recorded so far{hint}", file=sys.stderr)
         return 1

@@ -179,3 +179,17 @@ def test_hyperband_interrupt_points_to_warm_start() -> None:
         "experiment bands was interrupted; its tables hold every trial recorded so far. tuner resume does not "
         "support the hyperband scheduler; reuse its trials in a new experiment with warm_start: bands"
     )
+
+
+def test_ctrl_c_outside_ray_tune_names_resume(tmp_path: Path, capsys: Any, monkeypatch: Any) -> None:
+    def interrupted_early(storage: str, name: str, verbose: bool = False) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("tuner.runner.resume_experiment", interrupted_early)
+
+    assert main(["resume", "early", "--storage", str(tmp_path)]) == 1
+
+    assert capsys.readouterr().err == (
+        "error: interrupted; the tables hold every trial recorded so far. "
+        f"Continue it with: tuner resume early --storage {tmp_path}\n"
+    )
