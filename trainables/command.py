@@ -132,7 +132,7 @@ class CommandArguments(BaseModel):
     hyperparameters (``env``), or neither (``none``). ``time_limit_s`` bounds the program and the
     post-processing command together; ``kill_after_s`` is the time between SIGTERM and SIGKILL
     when a trial's processes are ended. ``checkpoint_files`` are files the program writes in its
-    trial folder, such as ``model.keras``; when any of them changed, they are saved as the
+    trial folder, such as ``model.keras``. When any of them changed, they are saved as the
     trial's checkpoint with the next result. ``seed`` replaces the experiment's seed.
     """
 

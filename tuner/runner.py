@@ -282,6 +282,29 @@ def run_experiment(
         ),
     )
 
+    try:
+        elapsed_s = fit_to_end(tuner, experiment, store, recorder, heartbeat, f"experiment {spec.name} failed")
+    finally:
+        close = getattr(searcher, "close", None)
+        if close is not None:
+            close()
+    summary = summarize(spec.name, store.path, recorder, elapsed_s)
+    return dataclasses.replace(summary, suggest_timings=list(searcher.suggest_timings))
+
+
+def fit_to_end(
+    tuner: Any,
+    experiment: Experiment,
+    store: ExperimentStore,
+    recorder: ResultsRecorder,
+    heartbeat: ExperimentHeartbeat,
+    failure: str,
+) -> float:
+    """Run Ray Tune's loop, write how it ended to state.json and return the seconds it took.
+
+    Raises :class:`InterruptedRunError` after Ctrl-C or SIGTERM, with the cut-off trials recorded
+    as PENDING, and :class:`RunError`, starting with ``failure``, when Ray Tune itself fails.
+    """
     started = time.monotonic()
     heartbeat.start()
     try:
@@ -294,18 +317,15 @@ def run_experiment(
     except Exception as error:  # noqa: BLE001 - Ray Tune raises many types; trial errors do not land here
         recorder.flush()
         heartbeat.end("failed")
-        raise RunError(f"experiment {spec.name} failed: {type(error).__name__}: {error}") from error
-    finally:
-        close = getattr(searcher, "close", None)
-        if close is not None:
-            close()
-    if was_interrupted(experiment, len(recorder.cut_at_end), recorder.n_finished(), time.monotonic() - started):
+        raise RunError(f"{failure}: {type(error).__name__}: {error}") from error
+    elapsed_s = time.monotonic() - started
+    if was_interrupted(experiment, len(recorder.cut_at_end), recorder.n_finished(), elapsed_s):
         recorder.mark_interrupted()
         heartbeat.end("interrupted")
-        raise InterruptedRunError(interrupted_message(spec.name, experiment.storage_path, spec.scheduler.name))
+        spec = experiment.spec
+        raise InterruptedRunError(interrupted_message(spec.name, store.storage, spec.scheduler.name))
     heartbeat.end("finished")
-    summary = summarize(spec.name, store.path, recorder, time.monotonic() - started)
-    return dataclasses.replace(summary, suggest_timings=list(searcher.suggest_timings))
+    return elapsed_s
 
 
 def was_interrupted(experiment: Experiment, n_cut: int, n_finished: int, elapsed_s: float) -> bool:
@@ -402,26 +422,8 @@ def resume_experiment(storage: str, name: str, verbose: bool = False) -> RunSumm
     # The restored run keeps the original callbacks and stopper, with their saved state.
     recorder = restored_callback(tuner, ResultsRecorder, name)
     heartbeat = restored_callback(tuner, ExperimentHeartbeat, name)
-    started = time.monotonic()
-    heartbeat.start()
-    try:
-        with sigterm_as_interrupt():
-            tuner.fit()
-    except KeyboardInterrupt:
-        recorder.flush()
-        heartbeat.end("interrupted")
-        raise
-    except Exception as error:  # noqa: BLE001 - Ray Tune raises many types; trial errors do not land here
-        recorder.flush()
-        heartbeat.end("failed")
-        raise RunError(f"experiment {name} failed to resume: {type(error).__name__}: {error}") from error
     # Ray Tune gives a resumed run the whole time budget again, so only this run's time counts.
-    elapsed_s = time.monotonic() - started
-    if was_interrupted(experiment, len(recorder.cut_at_end), recorder.n_finished(), elapsed_s):
-        recorder.mark_interrupted()
-        heartbeat.end("interrupted")
-        raise InterruptedRunError(interrupted_message(name, store.storage))
-    heartbeat.end("finished")
+    elapsed_s = fit_to_end(tuner, experiment, store, recorder, heartbeat, f"experiment {name} failed to resume")
     return summarize_table(name, store, elapsed_s)
 
 

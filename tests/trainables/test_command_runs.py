@@ -340,8 +340,8 @@ time.sleep(1000)
         assert trial["n_epochs"] == 1
         assert trial["value"] == 5.0
         assert trial["error"] is None
-        # Either the trial sees the request and ends its processes itself, or the driver's stopper
-        # sees it first and Ray ends the actor, and then the watchdog ends them moments later.
+        # Either the trial reads the request and ends its processes itself, or the driver's stopper
+        # reads it first and Ray ends the actor, so the watchdog ends them moments later.
         assert wait_until_gone(recorded_pids(trial)) == []
 
 

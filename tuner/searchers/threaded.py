@@ -176,7 +176,7 @@ class ThreadedSearcher(SpaceSearcher):
     def set_state(self, state: dict[str, Any]) -> None:
         """Rebuild the model afresh and tell it every finished trial again.
 
-        Ray Tune restores a searcher before it asks for the first configuration, so the worker
+        Ray Tune restores a searcher before it requests the first configuration, so the worker
         is not using the model meanwhile.
         """
         super().set_state(state)
